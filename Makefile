@@ -1,0 +1,46 @@
+# ecopark: the commands a developer runs every day. `make run` and `make test` set everything up themselves.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format messages compile migrate demo clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+compile: $(STAMP)
+	$(BIN)/python manage.py compilemessages --ignore '.venv' --ignore 'node_modules' -v 0
+
+migrate: $(STAMP)
+	$(BIN)/python manage.py migrate --no-input -v 0
+
+demo: migrate
+	$(BIN)/python manage.py load_demo --if-empty --users
+
+run: compile demo
+	@echo "Serving ecopark on http://127.0.0.1:$(PORT)/ (Ctrl+C stops it)"
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+test: compile
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Extract translatable strings into locale/*/LC_MESSAGES/django.po (needs GNU gettext).
+messages: $(STAMP)
+	$(BIN)/python manage.py makemessages -l vi -l en --ignore '.venv/*' --ignore 'node_modules/*' --no-obsolete
+
+clean:
+	rm -rf $(VENV) var/static .pytest_cache .ruff_cache

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class EcoparkConfig(AppConfig):
+    name = "ecopark"
+    verbose_name = "ecopark"
+
+    def ready(self) -> None:
+        from ecopark.roles import ensure_role_groups
+
+        post_migrate.connect(ensure_role_groups, sender=self, dispatch_uid="ecopark.ensure_role_groups")

@@ -1,0 +1,46 @@
+"""The roles of the programme, held as Django groups, and how to tell which one a user has."""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """A user's role; the group of the same name grants it."""
+
+    ADMINISTRATOR = "administrator"
+    STAFF = "programme_staff"
+    PARK_MANAGER = "park_manager"
+    PARTNER = "partner"
+
+
+def role_of(user) -> Role | None:
+    """The strongest role a user holds, or None for an anonymous visitor or a user with no role."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    if user.is_superuser:
+        return Role.ADMINISTRATOR
+    if not hasattr(user, "_ecopark_role"):  # one query per request, however often it is asked
+        groups = set(user.groups.values_list("name", flat=True))
+        ranked = (Role.ADMINISTRATOR, Role.STAFF, Role.PARK_MANAGER, Role.PARTNER)
+        user._ecopark_role = next((role for role in ranked if role.value in groups), None)
+    return user._ecopark_role
+
+
+def sees_all_parks(user) -> bool:
+    """Administrators and programme staff see the whole programme."""
+    return role_of(user) in (Role.ADMINISTRATOR, Role.STAFF)
+
+
+# Models whose rows programme staff may add, change and delete in the admin.
+STAFF_EDITABLE_APPS = ("parks", "enterprises", "measures", "reports")
+
+
+def ensure_role_groups(**kwargs) -> None:
+    """Create the role groups and give programme staff and administrators their model permissions (idempotent)."""
+    from django.contrib.auth.models import Group, Permission
+
+    groups = {role: Group.objects.get_or_create(name=role.value)[0] for role in Role}
+    editable = Permission.objects.filter(content_type__app_label__in=STAFF_EDITABLE_APPS).exclude(
+        codename__in=["add_statuschange", "change_statuschange", "delete_statuschange"]
+    )
+    for role in (Role.ADMINISTRATOR, Role.STAFF):
+        groups[role].permissions.add(*editable)

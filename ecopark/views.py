@@ -1,0 +1,47 @@
+"""Project-wide views: the health check."""
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+logger = logging.getLogger(__name__)
+
+
+def _check_database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:  # any failure means "not ok"; the log keeps the detail
+        logger.exception("health check: database")
+        return "error"
+    return "ok"
+
+
+def _check_broker() -> str:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+        client.ping()
+    except Exception:
+        logger.exception("health check: broker")
+        return "error"
+    return "ok"
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request):
+    """200 when the database (and the broker, when one is configured) answers; 503 otherwise."""
+    checks = {"database": _check_database()}
+    if settings.REDIS_URL:
+        checks["broker"] = _check_broker()
+    healthy = all(value == "ok" for value in checks.values())
+    return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)

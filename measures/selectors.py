@@ -1,0 +1,92 @@
+"""Reads of the measure register: headline counts and potential savings over a set of measures."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from measures.models import Currency, ExchangeRate, Measure, MeasureSaving, Resource
+
+LIVE = ~Q(status__in=Measure.CLOSED_STATUSES)
+PROPOSED_OR_LATER = Q(
+    status__in=[
+        Measure.Status.PROPOSED,
+        Measure.Status.ACCEPTED,
+        Measure.Status.IMPLEMENTED,
+        Measure.Status.VERIFIED,
+    ]
+)
+
+
+QUANTITY_PLACES = Decimal("0.0001")
+MONEY_PLACES = Decimal("0.01")
+CO2E_PLACES = Decimal("0.001")
+
+
+def exact_sum(total, places: Decimal) -> Decimal:
+    """A database sum back at the precision of its column (SQLite sums decimals as floating point)."""
+    return Decimal(str(total or 0)).quantize(places)
+
+
+@dataclass(frozen=True)
+class Headline:
+    """What the programme reports: options, enterprises, exchanges and potential annual savings."""
+
+    recp_identified: int
+    recp_proposed: int
+    enterprises: int
+    enterprises_proposed: int
+    is_count: int
+    electricity_kwh: Decimal
+    water_m3: Decimal
+    cost_usd: Decimal
+    co2e_t: Decimal
+
+
+class MissingExchangeRate(LookupError):
+    """A cost in VND for a year with no exchange rate."""
+
+
+def usd_from_vnd(amount_vnd: Decimal, year: int, rates: dict[int, Decimal]) -> Decimal:
+    """VND converted at the year's rate; a missing year is an error, never a silent zero."""
+    if year not in rates:
+        raise MissingExchangeRate(year)
+    return amount_vnd / rates[year]
+
+
+def headline(measures: QuerySet[Measure]) -> Headline:
+    """Counts over all the measures, and potential savings over the live pipeline (not rejected or withdrawn)."""
+    recp = measures.filter(kind=Measure.Kind.RECP)
+    counts = recp.aggregate(
+        identified=Count("pk"),
+        proposed=Count("pk", filter=PROPOSED_OR_LATER),
+        enterprises=Count("enterprise", distinct=True),
+        enterprises_proposed=Count("enterprise", filter=PROPOSED_OR_LATER, distinct=True),
+    )
+    live = measures.filter(LIVE)
+    by_category = dict(
+        MeasureSaving.objects.filter(measure__in=live)
+        .values_list("resource__category")
+        .annotate(total=Sum("quantity_canonical"))
+        .values_list("resource__category", "total")
+    )
+    cost_usd = Decimal(0)
+    rates = dict(ExchangeRate.objects.filter(currency=Currency.USD).values_list("year", "vnd_per_unit"))
+    for currency, year, total in (
+        live.exclude(annual_cost_saving=None)
+        .values_list("cost_currency", "estimate_year")
+        .annotate(total=Sum("annual_cost_saving"))
+        .values_list("cost_currency", "estimate_year", "total")
+    ):
+        cost_usd += total if currency == Currency.USD else usd_from_vnd(total, year, rates)
+    return Headline(
+        recp_identified=counts["identified"],
+        recp_proposed=counts["proposed"],
+        enterprises=counts["enterprises"],
+        enterprises_proposed=counts["enterprises_proposed"],
+        is_count=measures.filter(kind=Measure.Kind.IS).count(),
+        electricity_kwh=exact_sum(by_category.get(Resource.Category.ELECTRICITY), QUANTITY_PLACES),
+        water_m3=exact_sum(by_category.get(Resource.Category.WATER), QUANTITY_PLACES),
+        cost_usd=exact_sum(cost_usd, MONEY_PLACES),
+        co2e_t=exact_sum(live.aggregate(total=Sum("co2e_t"))["total"], CO2E_PLACES),
+    )

@@ -1,0 +1,31 @@
+"""Pages built on the register's figures: the programme overview."""
+
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+
+from ecopark.text import fold
+from ecopark.roles import Role, role_of, sees_all_parks
+from measures.models import Measure
+from measures.selectors import headline
+from parks.selectors import parks_visible_to, parks_with_counts
+from reports.models import ProgrammeTarget
+
+
+def home(request):
+    """The programme as the user may see it: headline figures, then provinces with their parks and counts."""
+    role = role_of(request.user)
+    if role is None or role == Role.PARTNER:
+        raise PermissionDenied
+    parks = list(parks_with_counts(request.user))
+    parks.sort(key=lambda park: (fold(park.province.name), fold(park.name)))
+    provinces: dict = {}
+    for park in parks:
+        provinces.setdefault(park.province, []).append(park)
+    measures = Measure.objects.filter(park__in=parks_visible_to(request.user))
+    context = {
+        "provinces": provinces,
+        "headline": headline(measures),
+        "whole_programme": sees_all_parks(request.user),
+        "targets": {t.indicator: t for t in ProgrammeTarget.objects.all()},
+    }
+    return render(request, "reports/home.html", context)

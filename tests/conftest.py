@@ -1,0 +1,45 @@
+"""Shared fixtures: the demo programme, loaded once per test session, and its users."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from ecopark.demo import load_demo
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Every test database starts with the demo programme (places, 68 enterprises, 674 measures, one user per role)."""
+    with django_db_blocker.unblock():
+        load_demo(with_users=True)
+
+
+@pytest.fixture
+def staff_user(db):
+    return get_user_model().objects.get(username="staff")
+
+
+@pytest.fixture
+def manager_user(db):
+    return get_user_model().objects.get(username="manager.deepc")
+
+
+@pytest.fixture
+def partner_user(db):
+    return get_user_model().objects.get(username="partner")
+
+
+@pytest.fixture
+def admin_user(db):
+    return get_user_model().objects.get(username="admin")
+
+
+@pytest.fixture
+def staff_client(client, staff_user):
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def manager_client(client, manager_user):
+    client.force_login(manager_user)
+    return client
