@@ -45,27 +45,83 @@ PROVINCES = [
 PLACES_SOURCE = "eip-vietnam.org pilot park list; hiepphuoc.com; theinvestor.vn; vccinews.com; vietnamfinance.vn"
 PARKS = [
     # code, province, Vietnamese, English, district, operator, area ha, status
-    ("hiep-phuoc", "hcm", "KCN Hiệp Phước", "Hiep Phuoc Industrial Park", "Nhà Bè",
-     "Hiep Phuoc Industrial Park JSC (HIPC)", Decimal("1686"), Park.ProgrammeStatus.FULL),
-    ("amata", "dong-nai", "KCN Amata", "Amata Industrial Park", "Biên Hòa", "Amata (Vietnam) JSC",
-     Decimal("539.73"), Park.ProgrammeStatus.FULL),
-    ("dinh-vu", "hai-phong", "KCN Đình Vũ / DEEP C Hải Phòng I", "Dinh Vu / DEEP C Hai Phong I Industrial Zone",
-     "Hải An", "Dinh Vu Industrial Zone JSC", Decimal("541"), Park.ProgrammeStatus.FULL),
-    ("hoa-khanh", "da-nang", "KCN Hòa Khánh", "Hoa Khanh Industrial Park", "Liên Chiểu",
-     "Da Nang IP infrastructure development company", Decimal("394"), Park.ProgrammeStatus.FOLLOW_UP),
-    ("tra-noc-1", "can-tho", "KCN Trà Nóc 1", "Tra Noc 1 Industrial Park", "Bình Thủy", "", Decimal("135"),
-     Park.ProgrammeStatus.FOLLOW_UP),
-    ("tra-noc-2", "can-tho", "KCN Trà Nóc 2", "Tra Noc 2 Industrial Park", "Ô Môn", "", Decimal("155"),
-     Park.ProgrammeStatus.FOLLOW_UP),
+    (
+        "hiep-phuoc",
+        "hcm",
+        "KCN Hiệp Phước",
+        "Hiep Phuoc Industrial Park",
+        "Nhà Bè",
+        "Hiep Phuoc Industrial Park JSC (HIPC)",
+        Decimal("1686"),
+        Park.ProgrammeStatus.FULL,
+    ),
+    (
+        "amata",
+        "dong-nai",
+        "KCN Amata",
+        "Amata Industrial Park",
+        "Biên Hòa",
+        "Amata (Vietnam) JSC",
+        Decimal("539.73"),
+        Park.ProgrammeStatus.FULL,
+    ),
+    (
+        "dinh-vu",
+        "hai-phong",
+        "KCN Đình Vũ / DEEP C Hải Phòng I",
+        "Dinh Vu / DEEP C Hai Phong I Industrial Zone",
+        "Hải An",
+        "Dinh Vu Industrial Zone JSC",
+        Decimal("541"),
+        Park.ProgrammeStatus.FULL,
+    ),
+    (
+        "hoa-khanh",
+        "da-nang",
+        "KCN Hòa Khánh",
+        "Hoa Khanh Industrial Park",
+        "Liên Chiểu",
+        "Da Nang IP infrastructure development company",
+        Decimal("394"),
+        Park.ProgrammeStatus.FOLLOW_UP,
+    ),
+    (
+        "tra-noc-1",
+        "can-tho",
+        "KCN Trà Nóc 1",
+        "Tra Noc 1 Industrial Park",
+        "Bình Thủy",
+        "",
+        Decimal("135"),
+        Park.ProgrammeStatus.FOLLOW_UP,
+    ),
+    (
+        "tra-noc-2",
+        "can-tho",
+        "KCN Trà Nóc 2",
+        "Tra Noc 2 Industrial Park",
+        "Ô Môn",
+        "",
+        Decimal("155"),
+        Park.ProgrammeStatus.FOLLOW_UP,
+    ),
 ]
 FULL_PARKS = ["dinh-vu", "hiep-phuoc", "amata"]
 ORGANISATIONS = [
     # province, kind, Vietnamese, English
     ("hai-phong", Organisation.Kind.CITY_AGENCY, "Công an quận Hải An", "Hai An district police"),
-    ("hai-phong", Organisation.Kind.WASTEWATER_PLANT, "Nhà máy xử lý nước thải minh họa Hải Phòng",
-     "Demo wastewater treatment plant, Hai Phong"),
-    ("hai-phong", Organisation.Kind.RESIDENTS, "Cộng đồng dân cư minh họa quận Hải An",
-     "Demo residents' community, Hai An"),
+    (
+        "hai-phong",
+        Organisation.Kind.WASTEWATER_PLANT,
+        "Nhà máy xử lý nước thải minh họa Hải Phòng",
+        "Demo wastewater treatment plant, Hai Phong",
+    ),
+    (
+        "hai-phong",
+        Organisation.Kind.RESIDENTS,
+        "Cộng đồng dân cư minh họa quận Hải An",
+        "Demo residents' community, Hai An",
+    ),
     ("hcm", Organisation.Kind.WASTE_COMPANY, "Công ty môi trường đô thị minh họa", "Demo municipal waste company"),
     ("dong-nai", Organisation.Kind.UTILITY, "Nhà máy nước minh họa Biên Hòa", "Demo water utility, Bien Hoa"),
 ]
@@ -283,7 +339,9 @@ def _allocate(plans: list[PlannedMeasure], resources: dict[str, Resource], rng: 
     spread(electric, int(HEADLINE["electricity_kwh"]), "electricity", "kWh")
     watery = [p for p in recp if p.measure.technique in ("good_housekeeping", "onsite_recovery", "process_control")]
     spread(watery[::2], int(HEADLINE["water_m3"]), "water", "m3")
-    burners = [p for p in recp if p.measure.technique in ("equipment_modification", "technology_change", "process_control")]
+    burners = [
+        p for p in recp if p.measure.technique in ("equipment_modification", "technology_change", "process_control")
+    ]
     for i, (code, total) in enumerate(FUEL_TOTALS_T.items()):
         spread(burners[i :: len(FUEL_TOTALS_T)], total, code, "t", scale=10)
     steam = [p for p in exchanges if p.measure.exchange_type == Measure.ExchangeType.UTILITY_SHARING]
@@ -313,7 +371,9 @@ def _allocate(plans: list[PlannedMeasure], resources: dict[str, Resource], rng: 
 
 def _create(plans: list[PlannedMeasure], actor) -> list[Measure]:
     """Create the planned measures that do not exist yet, with their lines and status history."""
-    existing = set(Measure.objects.filter(reference__in=[p.measure.reference for p in plans]).values_list("reference", flat=True))
+    existing = set(
+        Measure.objects.filter(reference__in=[p.measure.reference for p in plans]).values_list("reference", flat=True)
+    )
     todo = [p for p in plans if p.measure.reference not in existing]
     for plan in todo:
         when = plan.measure.identified_on
@@ -358,9 +418,7 @@ def _balance_co2e(created: list[Measure]) -> None:
     """Give the new by-product exchanges entered CO2e (avoided clinker) so that the programme total is the headline."""
     ids = [m.pk for m in created]
     co2e_recompute(Measure.objects.filter(pk__in=ids))
-    balancing = [
-        m for m in created if m.kind == Measure.Kind.IS and m.exchange_type == Measure.ExchangeType.BYPRODUCT
-    ]
+    balancing = [m for m in created if m.kind == Measure.Kind.IS and m.exchange_type == Measure.ExchangeType.BYPRODUCT]
     if not balancing:
         return
     demo = Measure.objects.filter(reference__startswith="demo-").exclude(status__in=Measure.CLOSED_STATUSES)

@@ -49,7 +49,17 @@ class Co2eTrailLineInline(admin.TabularInline):
     model = Co2eTrailLine
     extra = 0
     can_delete = False
-    readonly_fields = ["resource", "quantity", "unit", "factor", "factor_value", "factor_unit", "basis", "result_t", "note"]
+    readonly_fields = [
+        "resource",
+        "quantity",
+        "unit",
+        "factor",
+        "factor_value",
+        "factor_unit",
+        "basis",
+        "result_t",
+        "note",
+    ]
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -208,7 +208,12 @@ class Measure(models.Model):
     technique = models.CharField(_("technique"), max_length=30, choices=Technique.choices, blank=True)
     exchange_type = models.CharField(_("type of exchange"), max_length=20, choices=ExchangeType.choices, blank=True)
     source_enterprise = models.ForeignKey(
-        Enterprise, models.PROTECT, related_name="exchanges_out", null=True, blank=True, verbose_name=_("source enterprise")
+        Enterprise,
+        models.PROTECT,
+        related_name="exchanges_out",
+        null=True,
+        blank=True,
+        verbose_name=_("source enterprise"),
     )
     source_park = models.ForeignKey(
         Park, models.PROTECT, related_name="exchanges_out", null=True, blank=True, verbose_name=_("source park")
@@ -222,7 +227,12 @@ class Measure(models.Model):
         verbose_name=_("source organisation"),
     )
     sink_enterprise = models.ForeignKey(
-        Enterprise, models.PROTECT, related_name="exchanges_in", null=True, blank=True, verbose_name=_("sink enterprise")
+        Enterprise,
+        models.PROTECT,
+        related_name="exchanges_in",
+        null=True,
+        blank=True,
+        verbose_name=_("sink enterprise"),
     )
     sink_park = models.ForeignKey(
         Park, models.PROTECT, related_name="exchanges_in", null=True, blank=True, verbose_name=_("sink park")
@@ -263,9 +273,7 @@ class Measure(models.Model):
     )
     co2e_method = models.CharField(_("method of the entered tCO2e"), max_length=200, blank=True)
     co2e_justification = models.TextField(_("justification of the entered tCO2e"), blank=True)
-    co2e_t = models.DecimalField(
-        _("tCO2e per year"), max_digits=14, decimal_places=3, default=0, editable=False
-    )
+    co2e_t = models.DecimalField(_("tCO2e per year"), max_digits=14, decimal_places=3, default=0, editable=False)
     co2e_computed_t = models.DecimalField(
         _("computed tCO2e per year"), max_digits=14, decimal_places=3, default=0, editable=False
     )
@@ -319,12 +327,18 @@ class Measure(models.Model):
                 & ~Q(source_organisation=F("sink_organisation")),
                 name="measure_is_source_is_not_sink",
             ),
-            models.CheckConstraint(
-                condition=~Q(title_vi="") | ~Q(title_en=""), name="measure_has_a_title"
-            ),
+            models.CheckConstraint(condition=~Q(title_vi="") | ~Q(title_en=""), name="measure_has_a_title"),
             models.CheckConstraint(
                 condition=Q(
-                    status__in=["identified", "proposed", "accepted", "implemented", "verified", "rejected", "withdrawn"]
+                    status__in=[
+                        "identified",
+                        "proposed",
+                        "accepted",
+                        "implemented",
+                        "verified",
+                        "rejected",
+                        "withdrawn",
+                    ]
                 ),
                 name="measure_status_valid",
             ),
@@ -428,7 +442,9 @@ class ResourceFlow(QuantityLine):
         verbose_name_plural = _("resource flows")
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="resourceflow_quantity_positive"),
-            models.CheckConstraint(condition=Q(direction__in=["forward", "reverse"]), name="resourceflow_direction_valid"),
+            models.CheckConstraint(
+                condition=Q(direction__in=["forward", "reverse"]), name="resourceflow_direction_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -438,9 +454,7 @@ class ResourceFlow(QuantityLine):
 class Co2eTrailLine(models.Model):
     """One step of a measure's CO2e: which quantity, which factor (and its source) and what it gave."""
 
-    measure = models.ForeignKey(
-        Measure, on_delete=models.CASCADE, related_name="co2e_trail", verbose_name=_("measure")
-    )
+    measure = models.ForeignKey(Measure, on_delete=models.CASCADE, related_name="co2e_trail", verbose_name=_("measure"))
     resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="+", verbose_name=_("resource"))
     quantity = models.DecimalField(_("quantity"), max_digits=20, decimal_places=4)
     unit = models.CharField(_("unit"), max_length=10)

@@ -3,8 +3,8 @@
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
-from ecopark.text import fold
 from ecopark.roles import Role, role_of, sees_all_parks
+from ecopark.text import fold
 from measures.models import Measure
 from measures.selectors import headline
 from parks.selectors import parks_visible_to, parks_with_counts

@@ -4,7 +4,9 @@ from ecopark.env import env_bool, env_int, env_list, env_required, env_str
 from ecopark.settings.base import *  # noqa: F403
 from ecopark.settings.base import database_settings, redis_settings
 
-SECRET_KEY = env_required("SECRET_KEY", "a long random string, e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(50))'`.")
+SECRET_KEY = env_required(
+    "SECRET_KEY", "a long random string, e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
+)
 DATABASES = database_settings(env_required("DATABASE_URL", "e.g. postgres://ecopark:PASSWORD@db:5432/ecopark."))
 REDIS_URL = env_required("REDIS_URL", "e.g. redis://redis:6379/0 (Celery broker, results and cache).")
 globals().update(redis_settings(REDIS_URL))
