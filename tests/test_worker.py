@@ -18,7 +18,7 @@ pytestmark = [
 ]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_worker_recomputes_co2e_in_the_database():
     measure = measure_create(
         measure=recp_measure(EnterpriseFactory(), estimate_year=2022),
