@@ -10,7 +10,6 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-
 def pytest_collection_modifyitems(config, items):
     if CHROMIUM:
         return
