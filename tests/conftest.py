@@ -1,9 +1,15 @@
 """Shared fixtures: the demo programme, loaded once per test session, and its users."""
 
+import os
+
 import pytest
 from django.contrib.auth import get_user_model
 
 from ecopark.demo import load_demo
+
+# Playwright's sync API leaves an event loop running in the test thread for the rest of the session; the ORM calls
+# of the tests themselves stay synchronous, so Django's async guard would be a false alarm here (tests only).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(scope="session")
