@@ -20,6 +20,20 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
+def reference_data(transactional_db):
+    """For transactional tests (which start from an emptied database): the rows the data migrations load."""
+    import importlib
+
+    from django.apps import apps
+
+    from ecopark.roles import ensure_role_groups
+
+    for module in ("measures.migrations.0002_reference_data", "reports.migrations.0002_programme_targets"):
+        importlib.import_module(module).load(apps, None)
+    ensure_role_groups()
+
+
+@pytest.fixture
 def staff_user(db):
     return get_user_model().objects.get(username="staff")
 

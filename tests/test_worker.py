@@ -18,8 +18,8 @@ pytestmark = [
 ]
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_worker_recomputes_co2e_in_the_database():
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_recomputes_co2e_in_the_database(reference_data):
     measure = measure_create(
         measure=recp_measure(EnterpriseFactory(), estimate_year=2022),
         savings=[SavingInput(Resource.objects.get(code="electricity"), Decimal(1_000_000), "kWh")],

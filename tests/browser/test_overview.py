@@ -8,11 +8,11 @@ from django.contrib.auth.models import Group
 from ecopark.demo import load_demo
 from ecopark.roles import Role
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def programme(transactional_db):
+def programme(reference_data):
     load_demo(with_users=False)
     user = get_user_model().objects.create_user("officer", password="Xanh-la-cay-2024")
     user.groups.add(Group.objects.get(name=Role.STAFF.value))
