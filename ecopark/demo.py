@@ -20,8 +20,9 @@ from ecopark.roles import Role
 from enterprises.models import Enterprise, Organisation
 from measures.models import Measure, MeasureSaving, Resource, ResourceFlow, StatusChange
 from measures.selectors import CO2E_PLACES, exact_sum
-from measures.services import FlowInput, SavingInput, co2e_recompute, flow_line, saving_line
+from measures.services import FlowInput, SavingInput, figures_recompute, flow_line, saving_line
 from parks.models import Park, ParkMembership, Province, ProvinceStatistic
+from reports.services import rollup_rebuild
 
 HEADLINE = {
     "recp_identified": 612,
@@ -417,7 +418,7 @@ def _create(plans: list[PlannedMeasure], actor) -> list[Measure]:
 def _balance_co2e(created: list[Measure]) -> None:
     """Give the new by-product exchanges entered CO2e (avoided clinker) so that the programme total is the headline."""
     ids = [m.pk for m in created]
-    co2e_recompute(Measure.objects.filter(pk__in=ids))
+    figures_recompute(Measure.objects.filter(pk__in=ids))
     balancing = [m for m in created if m.kind == Measure.Kind.IS and m.exchange_type == Measure.ExchangeType.BYPRODUCT]
     if not balancing:
         return
@@ -435,7 +436,7 @@ def _balance_co2e(created: list[Measure]) -> None:
             co2e_method=BALANCING_METHOD,
             co2e_justification="Fly ash and slag replacing clinker in cement; demo figure, not a measurement.",
         )
-    co2e_recompute(Measure.objects.filter(pk__in=[m.pk for m in balancing]))
+    figures_recompute(Measure.objects.filter(pk__in=[m.pk for m in balancing]))
 
 
 def ensure_demo_users() -> list[tuple[str, str, Role]]:
@@ -471,5 +472,7 @@ def load_demo(*, with_users: bool) -> dict[str, int]:
     _allocate(plans, resources, rng)
     created = _create(plans, actor=None)
     _balance_co2e(created)
+    if created:
+        rollup_rebuild(reason="demo data loaded")
     users = _users(parks) if with_users else []
     return {"measures_added": len(created), "users": len(users)}

@@ -280,6 +280,29 @@ class Measure(models.Model):
     co2e_biogenic_t = models.DecimalField(
         _("biogenic tCO2 per year"), max_digits=14, decimal_places=3, default=0, editable=False
     )
+    # Figures derived from the savings, factors and rates by `measures.services.figures_recompute`, kept on the row
+    # so that roll-ups are plain sums. Annual rates, never cumulative.
+    reference_year = models.PositiveSmallIntegerField(_("reference year"), default=2000, editable=False)
+    electricity_kwh = models.DecimalField(
+        _("electricity saved (kWh/yr)"), max_digits=20, decimal_places=4, default=0, editable=False
+    )
+    water_m3 = models.DecimalField(_("water saved (m3/yr)"), max_digits=20, decimal_places=4, default=0, editable=False)
+    cost_usd = models.DecimalField(
+        _("cost saved (USD/yr)"), max_digits=18, decimal_places=2, null=True, blank=True, editable=False
+    )
+    cost_vnd = models.DecimalField(
+        _("cost saved (VND/yr)"), max_digits=20, decimal_places=0, null=True, blank=True, editable=False
+    )
+    electricity_kwh_verified = models.DecimalField(
+        _("verified electricity saved (kWh/yr)"), max_digits=20, decimal_places=4, null=True, blank=True, editable=False
+    )
+    water_m3_verified = models.DecimalField(
+        _("verified water saved (m3/yr)"), max_digits=20, decimal_places=4, null=True, blank=True, editable=False
+    )
+    co2e_verified_t = models.DecimalField(
+        _("verified tCO2e per year"), max_digits=14, decimal_places=3, null=True, blank=True, editable=False
+    )
+    figures_note = models.TextField(_("note on the figures"), blank=True, editable=False)
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -299,6 +322,7 @@ class Measure(models.Model):
         indexes = [
             models.Index(fields=["park", "kind", "status"], name="measure_park_kind_status"),
             models.Index(fields=["enterprise", "status"], name="measure_enterprise_status"),
+            models.Index(fields=["park", "reference_year"], name="measure_park_year"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=["recp", "is"]), name="measure_kind_valid"),

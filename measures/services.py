@@ -1,6 +1,7 @@
-"""Writes to the measure register: creation with savings and flows, status transitions, and CO2e.
+"""Writes to the measure register: creation, edits, status transitions, deletion, and the figures of a measure.
 
-CO2e is computed here and nowhere else (`co2e_recompute`).
+A measure's figures (CO2e with its trail, kWh, m3, cost in USD and VND, verified values) are computed here and
+nowhere else (`figures_recompute`). Every writer marks the roll-up in its own transaction (reports.services).
 """
 
 import datetime
@@ -14,8 +15,12 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from measures.models import (
+    SINK_FIELDS,
+    SOURCE_FIELDS,
     Co2eTrailLine,
+    Currency,
     EmissionFactor,
+    ExchangeRate,
     Measure,
     MeasureSaving,
     Resource,
@@ -23,6 +28,7 @@ from measures.models import (
     StatusChange,
 )
 from measures.units import UnitError, convert
+from reports.services import rollup_mark_changing, rollup_mark_created
 
 Status = Measure.Status
 
@@ -34,6 +40,9 @@ NEXT_STATUS: dict[str, str] = {
     Status.IMPLEMENTED: Status.VERIFIED,
 }
 CO2E_PLACES = Decimal("0.001")
+USD_PLACES = Decimal("0.01")
+VND_PLACES = Decimal("1")
+ZERO = Decimal(0)
 
 
 def allowed_transitions(status: str) -> list[str]:
@@ -126,6 +135,16 @@ def _check_unique_resources(lines: Iterable[SavingInput]) -> None:
         seen.add(line.resource.pk)
 
 
+def _check_currency(measure: Measure, rates: "RateTable") -> None:
+    for field in ("cost_currency", "investment_currency"):
+        if getattr(measure, field) not in Currency.values:
+            raise ValidationError({field: _("Unknown currency: %(code)s.") % {"code": getattr(measure, field)}})
+    if measure.annual_cost_saving is not None and measure.cost_currency == Currency.VND and not rates.has_rates:
+        raise ValidationError(
+            {"cost_currency": _("No USD exchange rate is recorded yet: add one before entering costs in VND.")}
+        )
+
+
 @transaction.atomic
 def measure_create(
     *,
@@ -134,11 +153,12 @@ def measure_create(
     flows: list[FlowInput] | None = None,
     created_by=None,
 ) -> Measure:
-    """Validate and save a new measure with its savings and flows, record its first status and compute its CO2e."""
+    """Validate and save a new measure with its savings and flows, record its first status and compute its figures."""
     flows = flows or []
     if flows and measure.kind != Measure.Kind.IS:
         raise ValidationError(_("Only a symbiosis exchange has resource flows."), code="flows")
     _check_unique_resources(savings)
+    _check_currency(measure, RateTable())
     measure.created_by = created_by
     _check_shape(measure)
     measure.save()
@@ -152,9 +172,75 @@ def measure_create(
         effective_on=measure.identified_on,
         reason=measure.status_reason,
     )
-    co2e_recompute(Measure.objects.filter(pk=measure.pk))
+    figures_recompute(Measure.objects.filter(pk=measure.pk))
+    rollup_mark_created([measure.pk])
     measure.refresh_from_db()
     return measure
+
+
+class StaleEdit(ValidationError):
+    """Someone else saved the measure since this edit began; nothing of this edit was saved."""
+
+
+# Fields an edit may change; status and its dates move only through `measure_transition`.
+EDITABLE_FIELDS = (
+    "kind", "park", "enterprise", "technique", "exchange_type",
+    *SOURCE_FIELDS, *SINK_FIELDS,
+    "title_vi", "title_en", "description_vi", "description_en", "identified_on", "estimate_year",
+    "investment", "investment_currency", "annual_cost_saving", "cost_currency",
+    "co2e_entered_t", "co2e_method", "co2e_justification",
+)  # fmt: skip
+
+
+@transaction.atomic
+def measure_update(
+    *,
+    measure_id: int,
+    changes: dict,
+    savings: list[SavingInput] | None = None,
+    flows: list[FlowInput] | None = None,
+    expected_version: int | None = None,
+    changed_by=None,
+) -> Measure:
+    """Change a measure's fields (and replace its savings or flows when given); refuse a stale edit."""
+    measure = Measure.objects.select_for_update().get(pk=measure_id)
+    if expected_version is not None and measure.version != expected_version:
+        raise StaleEdit(
+            _("Someone else saved this measure while you were editing it. Reload it to see their changes."),
+            code="stale",
+        )
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError(
+            _("These fields cannot be changed here: %(fields)s.") % {"fields": ", ".join(sorted(unknown))}
+        )
+    rollup_mark_changing([measure.pk])
+    for field, value in changes.items():
+        setattr(measure, field, value)
+    _check_currency(measure, RateTable())
+    _check_shape(measure)
+    measure.version += 1
+    measure.save()
+    if savings is not None:
+        _check_unique_resources(savings)
+        measure.savings.all().delete()
+        MeasureSaving.objects.bulk_create([saving_line(measure, line) for line in savings])
+    if flows is not None:
+        if flows and measure.kind != Measure.Kind.IS:
+            raise ValidationError(_("Only a symbiosis exchange has resource flows."), code="flows")
+        measure.flows.all().delete()
+        ResourceFlow.objects.bulk_create([flow_line(measure, line) for line in flows])
+    figures_recompute(Measure.objects.filter(pk=measure.pk))
+    measure.refresh_from_db()
+    return measure
+
+
+@transaction.atomic
+def measure_delete(*, measure_id: int, deleted_by=None) -> None:
+    """Delete a measure with its savings, flows and history; the roll-up stops counting it."""
+    measure = Measure.objects.select_for_update().get(pk=measure_id)
+    rollup_mark_changing([measure.pk])
+    measure.delete()
 
 
 @transaction.atomic
@@ -179,6 +265,7 @@ def measure_transition(
         raise ValidationError(_("Give the reason for rejecting or withdrawing the measure."), code="reason")
     if effective_on < measure.identified_on:
         raise ValidationError(_("The date cannot be before the measure was identified."), code="date")
+    rollup_mark_changing([measure.pk])
     change = StatusChange.objects.create(
         measure=measure,
         from_status=measure.status,
@@ -196,8 +283,8 @@ def measure_transition(
     measure.version += 1
     measure.save(update_fields=["status", "status_reason", "implemented_on", "verified_on", "version", "updated_at"])
     if to_status == Status.IMPLEMENTED:
-        # The reference year of the grid factor is now the implementation year.
-        co2e_recompute(Measure.objects.filter(pk=measure.pk))
+        # The reference year of the factors is now the implementation year.
+        figures_recompute(Measure.objects.filter(pk=measure.pk))
     return change
 
 
@@ -231,35 +318,84 @@ class FactorTable:
         return (undated[0], "") if undated else (None, "")
 
 
-def co2e_recompute(measures: QuerySet[Measure]) -> int:
-    """Recompute the CO2e and its trail for these measures from their savings and the factors; returns the count.
+class RateTable:
+    """The USD exchange rates, loaded once: the rate of a year, or of the nearest year (said in the note)."""
 
-    Fossil and biogenic CO2 are kept apart. An entered value, when present, is what counts, marked as entered.
+    def __init__(self) -> None:
+        self._rates = dict(ExchangeRate.objects.filter(currency=Currency.USD).values_list("year", "vnd_per_unit"))
+
+    @property
+    def has_rates(self) -> bool:
+        return bool(self._rates)
+
+    def vnd_per_usd(self, year: int) -> tuple[Decimal | None, str]:
+        if not self._rates:
+            return None, _("No USD exchange rate is recorded: costs are shown in their own currency only.")
+        if year in self._rates:
+            return self._rates[year], ""
+        used = min(self._rates, key=lambda y: (abs(y - year), -y))
+        note = _("No USD exchange rate for %(year)s; used %(used)s.") % {"year": year, "used": used}
+        return self._rates[used], note
+
+
+def _costs(measure: Measure, rates: RateTable) -> tuple[Decimal | None, Decimal | None, str]:
+    """The annual cost saving in USD and in VND, converted at the rate of the estimate's year."""
+    amount = measure.annual_cost_saving
+    if amount is None:
+        return None, None, ""
+    rate, note = rates.vnd_per_usd(measure.estimate_year)
+    if measure.cost_currency == Currency.USD:
+        return amount, None if rate is None else (amount * rate).quantize(VND_PLACES), note
+    return None if rate is None else (amount / rate).quantize(USD_PLACES), amount.quantize(VND_PLACES), note
+
+
+def figures_recompute(measures: QuerySet[Measure]) -> int:
+    """Recompute the figures of these measures from their savings, the factors and the rates; returns the count.
+
+    CO2e: each saving times the factor of the reference year (fossil and biogenic apart); an entered value, when
+    present, is what counts. Verified figures come from the verified quantities. Safe to run again.
     """
     factors = FactorTable()
+    rates = RateTable()
     count = 0
     batch = measures.prefetch_related("savings__resource").order_by("pk")
     for measure in batch.iterator(chunk_size=500):
         with transaction.atomic():
             trail: list[Co2eTrailLine] = []
-            fossil = biogenic = Decimal(0)
+            fossil = biogenic = verified_fossil = ZERO
+            has_verified = False
+            by_category = {"electricity": [ZERO, None], "water": [ZERO, None]}
+            notes: list[str] = []
             year = reference_year(measure)
             for saving in measure.savings.all():
+                resource = saving.resource
+                if saving.verified_quantity_canonical is not None:
+                    has_verified = True
+                if resource.category in by_category:
+                    totals = by_category[resource.category]
+                    totals[0] += saving.quantity_canonical
+                    if saving.verified_quantity_canonical is not None:
+                        totals[1] = (totals[1] or ZERO) + saving.verified_quantity_canonical
                 factor, note = factors.factor_for(saving.resource_id, year)
                 if factor is None:
                     continue
-                resource = saving.resource
+                density = resource.density_t_per_m3
                 quantity = convert(
-                    saving.quantity_canonical,
-                    resource.canonical_unit,
-                    factor.per_unit,
-                    density_t_per_m3=resource.density_t_per_m3,
+                    saving.quantity_canonical, resource.canonical_unit, factor.per_unit, density_t_per_m3=density
                 )
                 result = (quantity * factor.value).quantize(CO2E_PLACES)
                 if factor.basis == EmissionFactor.Basis.BIOGENIC:
                     biogenic += result
                 else:
                     fossil += result
+                    if saving.verified_quantity_canonical is not None:
+                        verified = convert(
+                            saving.verified_quantity_canonical,
+                            resource.canonical_unit,
+                            factor.per_unit,
+                            density_t_per_m3=density,
+                        )
+                        verified_fossil += (verified * factor.value).quantize(CO2E_PLACES)
                 trail.append(
                     Co2eTrailLine(
                         measure=measure,
@@ -274,11 +410,24 @@ def co2e_recompute(measures: QuerySet[Measure]) -> int:
                         note=note,
                     )
                 )
+            usd, vnd, cost_note = _costs(measure, rates)
+            notes += [cost_note] if cost_note else []
+            entered = measure.co2e_entered_t
             Co2eTrailLine.objects.filter(measure=measure).delete()
             Co2eTrailLine.objects.bulk_create(trail)
-            counted = measure.co2e_entered_t if measure.co2e_entered_t is not None else fossil
             Measure.objects.filter(pk=measure.pk).update(
-                co2e_t=counted, co2e_computed_t=fossil, co2e_biogenic_t=biogenic
+                reference_year=year,
+                co2e_t=entered if entered is not None else fossil,
+                co2e_computed_t=fossil,
+                co2e_biogenic_t=biogenic,
+                co2e_verified_t=(entered if entered is not None else verified_fossil) if has_verified else None,
+                electricity_kwh=by_category["electricity"][0],
+                water_m3=by_category["water"][0],
+                electricity_kwh_verified=by_category["electricity"][1],
+                water_m3_verified=by_category["water"][1],
+                cost_usd=usd,
+                cost_vnd=vnd,
+                figures_note=" ".join(notes),
             )
             count += 1
     return count

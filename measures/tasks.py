@@ -4,7 +4,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from measures.models import Measure
-from measures.services import co2e_recompute
+from measures.services import figures_recompute
 
 
 @shared_task(
@@ -16,4 +16,4 @@ from measures.services import co2e_recompute
 )
 def recompute_measure_co2e(measure_ids: list[int]) -> int:
     """Recompute the CO2e of these measures from their savings and the current factors; safe to run twice."""
-    return co2e_recompute(Measure.objects.filter(pk__in=measure_ids))
+    return figures_recompute(Measure.objects.filter(pk__in=measure_ids))

@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class ReportsConfig(AppConfig):
     name = "reports"
     verbose_name = _("Targets and reports")
+
+    def ready(self) -> None:
+        from reports import signals  # noqa: F401 (connects the receivers)

@@ -38,3 +38,92 @@ class ProgrammeTarget(models.Model):
     @property
     def label(self) -> str:
         return in_language(self.name_vi, self.name_en) or self.get_indicator_display()
+
+
+class RollupRow(models.Model):
+    """Annual savings of one scope, kind, technique, stage and year: the table behind every total.
+
+    `scope_id` is the province's or park's id (0 for the programme). `kind` "all" and `technique` "" mean every kind
+    and every technique; `year` 0 means every year. Stages: potential (the live pipeline, estimated), realised
+    (implemented or verified, estimated) and verified (verified, as measured). A symbiosis exchange counts once, in
+    the park that hosts it. Enterprise figures are computed from their few measures when asked (see selectors).
+    """
+
+    class Level(models.TextChoices):
+        PROGRAMME = "programme", _("Programme")
+        PROVINCE = "province", _("Province")
+        PARK = "park", _("Park")
+        ENTERPRISE = "enterprise", _("Enterprise")
+
+    class Stage(models.TextChoices):
+        POTENTIAL = "potential", _("Potential")
+        REALISED = "realised", _("Realised")
+        VERIFIED = "verified", _("Verified")
+
+    level = models.CharField(_("level"), max_length=10, choices=Level.choices)
+    scope_id = models.BigIntegerField(_("scope"))
+    kind = models.CharField(_("kind"), max_length=4)
+    technique = models.CharField(_("technique"), max_length=30, blank=True)
+    stage = models.CharField(_("stage"), max_length=10, choices=Stage.choices)
+    year = models.PositiveSmallIntegerField(_("year"))
+    electricity_kwh = models.DecimalField(_("electricity (kWh/yr)"), max_digits=24, decimal_places=4)
+    water_m3 = models.DecimalField(_("water (m3/yr)"), max_digits=24, decimal_places=4)
+    cost_usd = models.DecimalField(_("cost (USD/yr)"), max_digits=22, decimal_places=2)
+    co2e_t = models.DecimalField(_("emissions (tCO2e/yr)"), max_digits=20, decimal_places=3)
+    measure_count = models.PositiveIntegerField(_("measures"))
+    enterprise_count = models.PositiveIntegerField(_("enterprises"))
+    computed_at = models.DateTimeField(_("as of"))
+
+    class Meta:
+        ordering = ["level", "scope_id", "kind", "technique", "stage", "year"]
+        verbose_name = _("roll-up row")
+        verbose_name_plural = _("roll-up rows")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["level", "scope_id", "kind", "technique", "stage", "year"], name="rolluprow_unique_key"
+            ),
+            models.CheckConstraint(condition=Q(kind__in=["all", "recp", "is"]), name="rolluprow_kind_valid"),
+            models.CheckConstraint(condition=Q(measure_count__gt=0), name="rolluprow_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.level}:{self.scope_id} {self.kind}/{self.technique or '*'} {self.stage} {self.year or '*'}"
+
+
+class RollupPending(models.Model):
+    """A measure changed since the roll-up last counted it, with how it was counted then (empty when new)."""
+
+    measure_id = models.BigIntegerField(_("measure"), primary_key=True)
+    counted_before = models.JSONField(_("counted before"), null=True, blank=True)
+    marked_at = models.DateTimeField(_("marked at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["marked_at"]
+        verbose_name = _("pending roll-up change")
+        verbose_name_plural = _("pending roll-up changes")
+
+    def __str__(self) -> str:
+        return f"measure {self.measure_id}"
+
+
+class RollupRun(models.Model):
+    """A run of the roll-up: a full rebuild or an incremental update, with why it ran and what it did."""
+
+    class Mode(models.TextChoices):
+        FULL = "full", _("Full rebuild")
+        INCREMENTAL = "incremental", _("Incremental")
+
+    mode = models.CharField(_("mode"), max_length=12, choices=Mode.choices)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"))
+    measures = models.PositiveIntegerField(_("measures counted"))
+    rows = models.PositiveIntegerField(_("rows written"))
+
+    class Meta:
+        ordering = ["-finished_at"]
+        verbose_name = _("roll-up run")
+        verbose_name_plural = _("roll-up runs")
+
+    def __str__(self) -> str:
+        return f"{self.mode} {self.finished_at:%Y-%m-%d %H:%M}"

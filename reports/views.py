@@ -8,7 +8,8 @@ from ecopark.text import fold
 from measures.models import Measure
 from measures.selectors import headline
 from parks.selectors import parks_visible_to, parks_with_counts
-from reports.models import ProgrammeTarget
+from reports.models import ProgrammeTarget, RollupRow
+from reports.selectors import totals_for_parks
 
 
 def home(request):
@@ -22,10 +23,15 @@ def home(request):
     for park in parks:
         provinces.setdefault(park.province, []).append(park)
     measures = Measure.objects.filter(park__in=parks_visible_to(request.user))
+    whole = sees_all_parks(request.user)
+    totals = totals_for_parks(None if whole else [park.pk for park in parks])
     context = {
         "provinces": provinces,
         "headline": headline(measures),
-        "whole_programme": sees_all_parks(request.user),
+        "stages": [(RollupRow.Stage(stage).label, figures) for stage, figures in totals.stages.items()],
+        "potential": totals.stages[RollupRow.Stage.POTENTIAL],
+        "as_of": totals.as_of,
+        "whole_programme": whole,
         "targets": {t.indicator: t for t in ProgrammeTarget.objects.all()},
     }
     return render(request, "reports/home.html", context)

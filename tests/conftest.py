@@ -20,6 +20,17 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
+def eager_tasks():
+    """Run Celery tasks in-process for this test, even when a broker is configured (REDIS_URL)."""
+    from ecopark.celery import app
+
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
+@pytest.fixture
 def reference_data(transactional_db):
     """For transactional tests (which start from an emptied database): the rows the data migrations load."""
     import importlib

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from ecopark.env import env_int, env_str
@@ -111,6 +112,19 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BEAT_SCHEDULE = {
+    "rollup-nightly-rebuild": {
+        "task": "reports.tasks.rollup_rebuild_all",
+        "schedule": crontab(hour=2, minute=0),
+        "kwargs": {"reason": "nightly rebuild"},
+    },
+    "rollup-pending-sweep": {  # picks up changes whose scheduling message was lost (e.g. a broker restart)
+        "task": "reports.tasks.rollup_pending",
+        "schedule": 300.0,
+    },
+}
+# Seconds to wait after a change before the incremental roll-up runs, so that an import makes one run, not many.
+ROLLUP_DEBOUNCE_SECONDS = env_int("ROLLUP_DEBOUNCE_SECONDS", default=2)
 
 LOGGING = {
     "version": 1,

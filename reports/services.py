@@ -1,0 +1,442 @@
+"""The roll-up table: how a measure counts in it, incremental updates after changes, and the full rebuild.
+
+Consistency rules (see also `RollupRow`):
+- A writer of measures locks the measure row, records how the roll-up counted it (`rollup_mark_changing`), then
+  writes, all in one transaction. New measures are marked after they are inserted (`rollup_mark_created`).
+- `rollup_apply_pending` locks the changed measures, then their pending rows (the same order as writers, so no
+  deadlock), and applies the difference between how each measure was counted and how it counts now.
+- `rollup_rebuild` recomputes every row from the measures in one snapshot (REPEATABLE READ on PostgreSQL).
+- Both hold one advisory lock, so two roll-ups never interleave; a worker killed half-way rolls back whole.
+"""
+
+import datetime
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from measures.models import Measure
+from reports.models import RollupPending, RollupRow, RollupRun
+
+logger = logging.getLogger(__name__)
+
+Level = RollupRow.Level
+Stage = RollupRow.Stage
+Status = Measure.Status
+ALL = "all"
+ADVISORY_LOCK = 7_412_003  # any constant shared by every roll-up writer
+
+STAGES_OF_STATUS: dict[str, tuple[str, ...]] = {
+    Status.IDENTIFIED: (Stage.POTENTIAL,),
+    Status.PROPOSED: (Stage.POTENTIAL,),
+    Status.ACCEPTED: (Stage.POTENTIAL,),
+    Status.IMPLEMENTED: (Stage.POTENTIAL, Stage.REALISED),
+    Status.VERIFIED: (Stage.POTENTIAL, Stage.REALISED, Stage.VERIFIED),
+    Status.REJECTED: (),
+    Status.WITHDRAWN: (),
+}
+STATUSES_OF_STAGE: dict[str, list[str]] = {
+    stage: [status for status, stages in STAGES_OF_STATUS.items() if stage in stages] for stage in Stage.values
+}
+
+# (level, scope_id, kind, technique, stage, year)
+Key = tuple[str, int, str, str, str, int]
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """How one measure counts in the roll-up: where, as what, in which year, with which figures."""
+
+    measure_id: int
+    park_id: int
+    province_id: int
+    kind: str
+    technique: str
+    status: str
+    year: int
+    participants: tuple[int, ...]
+    kwh: Decimal
+    m3: Decimal
+    usd: Decimal
+    co2: Decimal
+    kwh_verified: Decimal
+    m3_verified: Decimal
+    co2_verified: Decimal
+
+    def to_json(self) -> dict:
+        return {k: str(v) if isinstance(v, Decimal) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Contribution":
+        values = dict(data)
+        for name in ("kwh", "m3", "usd", "co2", "kwh_verified", "m3_verified", "co2_verified"):
+            values[name] = Decimal(values[name])
+        values["participants"] = tuple(values["participants"])
+        return cls(**values)
+
+    def figures(self, stage: str) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+        """kWh, m3, USD and tCO2e as counted in a stage: estimated, or as measured for the verified stage."""
+        if stage == Stage.VERIFIED:
+            return self.kwh_verified, self.m3_verified, self.usd, self.co2_verified
+        return self.kwh, self.m3, self.usd, self.co2
+
+    def rows(self) -> Iterator[tuple[Key, str]]:
+        """Every roll-up row this measure counts in, with the stage of each."""
+        variants = [(ALL, ""), (self.kind, "")]
+        if self.kind == Measure.Kind.RECP and self.technique:
+            variants.append((Measure.Kind.RECP, self.technique))
+        scopes = [(Level.PROGRAMME, 0), (Level.PROVINCE, self.province_id), (Level.PARK, self.park_id)]
+        for stage in STAGES_OF_STATUS[self.status]:
+            for level, scope in scopes:
+                for kind, technique in variants:
+                    for year in (self.year, 0):
+                        yield (level, scope, kind, technique, stage, year), stage
+
+
+def participants_of(measure: Measure) -> tuple[int, ...]:
+    """The enterprises taking part: a RECP measure's enterprise, an exchange's source and sink enterprises."""
+    ids = [measure.enterprise_id, measure.source_enterprise_id, measure.sink_enterprise_id]
+    return tuple(sorted({i for i in ids if i is not None}))
+
+
+def contribution_of(measure: Measure) -> Contribution:
+    """The measure as the roll-up counts it (the measure's park must be loaded or loadable)."""
+    return Contribution(
+        measure_id=measure.pk,
+        park_id=measure.park_id,
+        province_id=measure.park.province_id,
+        kind=measure.kind,
+        technique=measure.technique,
+        status=measure.status,
+        year=measure.reference_year,
+        participants=participants_of(measure),
+        kwh=measure.electricity_kwh,
+        m3=measure.water_m3,
+        usd=measure.cost_usd or ZERO,
+        co2=measure.co2e_t,
+        kwh_verified=measure.electricity_kwh_verified or ZERO,
+        m3_verified=measure.water_m3_verified or ZERO,
+        co2_verified=measure.co2e_verified_t if measure.co2e_verified_t is not None else ZERO,
+    )
+
+
+def _lock() -> None:
+    """One roll-up writer at a time (PostgreSQL); SQLite serialises writers by itself."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK])
+
+
+def rollup_mark_changing(measure_ids: Iterable[int]) -> None:
+    """Record how these measures count now, before the caller changes or deletes them (in its transaction).
+
+    The caller must hold the measures' row locks. A measure already pending keeps its earlier record.
+    """
+    measures = Measure.objects.filter(pk__in=list(measure_ids)).select_related("park")
+    rows = [RollupPending(measure_id=m.pk, counted_before=contribution_of(m).to_json()) for m in measures]
+    _upsert_pending(rows)
+
+
+def rollup_mark_created(measure_ids: Iterable[int]) -> None:
+    """Record new measures as not yet counted (in the creating transaction)."""
+    _upsert_pending([RollupPending(measure_id=pk, counted_before=None) for pk in measure_ids])
+
+
+def _upsert_pending(rows: list[RollupPending]) -> None:
+    if not rows:
+        return
+    now = timezone.now()
+    for row in rows:
+        row.marked_at = now
+    # On conflict only the time moves: the first record of how the measure was counted is the one that matters, and
+    # touching the row makes a concurrent rebuild that is about to drop it fail and retry instead of losing it.
+    RollupPending.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["measure_id"], update_fields=["marked_at"]
+    )
+    from reports.tasks import schedule_rollup
+
+    transaction.on_commit(schedule_rollup)
+
+
+def _other_measure_exists(key: Key, enterprise_id: int, exclude: list[int]) -> bool:
+    """Whether the enterprise takes part in another measure that counts in this row."""
+    level, scope, kind, technique, stage, year = key
+    measures = Measure.objects.filter(
+        Q(enterprise_id=enterprise_id) | Q(source_enterprise_id=enterprise_id) | Q(sink_enterprise_id=enterprise_id),
+        status__in=STATUSES_OF_STAGE[stage],
+    ).exclude(pk__in=exclude)
+    if level == Level.PROVINCE:
+        measures = measures.filter(park__province_id=scope)
+    elif level == Level.PARK:
+        measures = measures.filter(park_id=scope)
+    if kind != ALL:
+        measures = measures.filter(kind=kind)
+    if technique:
+        measures = measures.filter(technique=technique)
+    if year:
+        measures = measures.filter(reference_year=year)
+    return measures.exists()
+
+
+@dataclass
+class _Delta:
+    kwh: Decimal = ZERO
+    m3: Decimal = ZERO
+    usd: Decimal = ZERO
+    co2: Decimal = ZERO
+    measures: int = 0
+    enterprises: int = 0
+
+
+def _scope_filter(keys: Iterable[Key]) -> Q:
+    scopes: dict[str, set[int]] = defaultdict(set)
+    for key in keys:
+        scopes[key[0]].add(key[1])
+    condition = Q(pk__in=[])
+    for level, ids in scopes.items():
+        condition |= Q(level=level, scope_id__in=ids)
+    return condition
+
+
+def _apply(deltas: dict[Key, _Delta], now: datetime.datetime) -> int:
+    """Add the deltas to the rows (locked), creating and deleting rows as they fill and empty."""
+    existing = {
+        (r.level, r.scope_id, r.kind, r.technique, r.stage, r.year): r
+        for r in RollupRow.objects.select_for_update().filter(_scope_filter(deltas))
+    }
+    changed, created, emptied = [], [], []
+    for key, delta in deltas.items():
+        row = existing.get(key)
+        if row is None:
+            level, scope, kind, technique, stage, year = key
+            row = RollupRow(
+                level=level,
+                scope_id=scope,
+                kind=kind,
+                technique=technique,
+                stage=stage,
+                year=year,
+                electricity_kwh=ZERO,
+                water_m3=ZERO,
+                cost_usd=ZERO,
+                co2e_t=ZERO,
+                measure_count=0,
+                enterprise_count=0,
+            )
+        row.electricity_kwh += delta.kwh
+        row.water_m3 += delta.m3
+        row.cost_usd += delta.usd
+        row.co2e_t += delta.co2
+        row.measure_count += delta.measures
+        row.enterprise_count += delta.enterprises
+        row.computed_at = now
+        if row.measure_count < 0 or row.enterprise_count < 0:
+            raise RollupInconsistent(f"row {key} would count {row.measure_count} measures")
+        if row.measure_count == 0:
+            if row.pk:
+                emptied.append(row.pk)
+        elif row.pk:
+            changed.append(row)
+        else:
+            created.append(row)
+    RollupRow.objects.filter(pk__in=emptied).delete()
+    fields = ["electricity_kwh", "water_m3", "cost_usd", "co2e_t", "measure_count", "enterprise_count", "computed_at"]
+    RollupRow.objects.bulk_update(changed, fields, batch_size=500)
+    RollupRow.objects.bulk_create(created, batch_size=500)
+    return len(changed) + len(created) + len(emptied)
+
+
+class RollupInconsistent(RuntimeError):
+    """The table no longer matches the pending changes (a write bypassed the services): rebuild it."""
+
+
+def rollup_apply_pending(*, limit: int = 5000) -> int:
+    """Apply up to `limit` pending measure changes to the roll-up; returns how many were applied."""
+    started = timezone.now()
+    with transaction.atomic():
+        _lock()
+        ids = list(
+            RollupPending.objects.order_by("marked_at", "measure_id").values_list("measure_id", flat=True)[:limit]
+        )
+        if not ids:
+            return 0
+        current = list(
+            Measure.objects.select_for_update(of=("self",)).select_related("park").filter(pk__in=ids).order_by("pk")
+        )
+        pending = list(RollupPending.objects.select_for_update().filter(measure_id__in=ids).order_by("measure_id"))
+        ids = [p.measure_id for p in pending]
+        before = [Contribution.from_json(p.counted_before) for p in pending if p.counted_before]
+        after = [contribution_of(m) for m in current if m.pk in set(ids)]
+        deltas: dict[Key, _Delta] = defaultdict(_Delta)
+        members_before: dict[Key, set[int]] = defaultdict(set)
+        members_after: dict[Key, set[int]] = defaultdict(set)
+        for sign, contributions, members in ((-1, before, members_before), (1, after, members_after)):
+            for c in contributions:
+                for key, stage in c.rows():
+                    kwh, m3, usd, co2 = c.figures(stage)
+                    delta = deltas[key]
+                    delta.kwh += sign * kwh
+                    delta.m3 += sign * m3
+                    delta.usd += sign * usd
+                    delta.co2 += sign * co2
+                    delta.measures += sign
+                    members[key].update(c.participants)
+        for key in set(members_before) | set(members_after):
+            for enterprise in members_before[key] ^ members_after[key]:
+                if not _other_measure_exists(key, enterprise, exclude=ids):
+                    deltas[key].enterprises += 1 if enterprise in members_after[key] else -1
+        deltas = {k: d for k, d in deltas.items() if d != _Delta()}
+        rows = _apply(deltas, timezone.now())
+        RollupPending.objects.filter(measure_id__in=ids).delete()
+        RollupRun.objects.create(
+            mode=RollupRun.Mode.INCREMENTAL,
+            reason=f"{len(ids)} changed measures",
+            started_at=started,
+            finished_at=timezone.now(),
+            measures=len(ids),
+            rows=rows,
+        )
+    return len(ids)
+
+
+# The full rebuild: one pass over the measures per stage in SQL, then the coarser rows from the finest ones.
+_STAGE_FACTS = {
+    Stage.POTENTIAL: ("m.electricity_kwh", "m.water_m3", "COALESCE(m.cost_usd, 0)", "m.co2e_t"),
+    Stage.REALISED: ("m.electricity_kwh", "m.water_m3", "COALESCE(m.cost_usd, 0)", "m.co2e_t"),
+    Stage.VERIFIED: (
+        "COALESCE(m.electricity_kwh_verified, 0)",
+        "COALESCE(m.water_m3_verified, 0)",
+        "COALESCE(m.cost_usd, 0)",
+        "COALESCE(m.co2e_verified_t, 0)",
+    ),
+}
+
+
+def _status_list(stage: str) -> str:
+    return ", ".join(f"'{status}'" for status in STATUSES_OF_STAGE[stage])
+
+
+def _sums_sql() -> str:
+    parts = []
+    for stage, (kwh, m3, usd, co2) in _STAGE_FACTS.items():
+        parts.append(
+            f"SELECT m.park_id, p.province_id, m.kind, m.technique, '{stage}' AS stage, m.reference_year AS year, "
+            f"SUM({kwh}), SUM({m3}), SUM({usd}), SUM({co2}), COUNT(*) "
+            f"FROM measures_measure m JOIN parks_park p ON p.id = m.park_id "
+            f"WHERE m.status IN ({_status_list(stage)}) "
+            f"GROUP BY m.park_id, p.province_id, m.kind, m.technique, m.reference_year"
+        )
+    return " UNION ALL ".join(parts)
+
+
+_GROUPINGS = [  # (kind expression, technique expression, year expression, condition)
+    (f"'{ALL}'", "''", "year", ""),
+    (f"'{ALL}'", "''", "0", ""),
+    ("kind", "''", "year", ""),
+    ("kind", "''", "0", ""),
+    ("kind", "technique", "year", "WHERE kind = 'recp'"),
+    ("kind", "technique", "0", "WHERE kind = 'recp'"),
+]
+_LEVELS = [(Level.PROGRAMME, "0"), (Level.PROVINCE, "province_id"), (Level.PARK, "park_id")]
+
+
+def _enterprise_counts_sql() -> str:
+    participant_columns = [("enterprise_id", "recp"), ("source_enterprise_id", "is"), ("sink_enterprise_id", "is")]
+    facts = " UNION ALL ".join(
+        f"SELECT m.park_id, p.province_id, m.kind, m.technique, '{stage}' AS stage, m.reference_year AS year, "
+        f"m.{column} AS enterprise_id FROM measures_measure m JOIN parks_park p ON p.id = m.park_id "
+        f"WHERE m.kind = '{kind}' AND m.{column} IS NOT NULL AND m.status IN ({_status_list(stage)})"
+        for stage in _STAGE_FACTS
+        for column, kind in participant_columns
+    )
+    selects = []
+    for level, scope in _LEVELS:
+        for kind, technique, year, condition in _GROUPINGS:
+            # Constants (quoted literals and 0) are not grouped by; column names are.
+            group = ", ".join(e for e in (scope, kind, technique, "stage", year) if e.isidentifier())
+            selects.append(
+                f"SELECT '{level}', {scope}, {kind}, {technique}, stage, {year}, COUNT(DISTINCT enterprise_id) "
+                f"FROM facts {condition} GROUP BY {group}"
+            )
+    return f"WITH facts AS ({facts}) " + " UNION ALL ".join(selects)
+
+
+def rollup_rebuild(*, reason: str = "") -> int:
+    """Recompute the whole table from the measures; returns the number of rows."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        # Inside the caller's transaction (e.g. loading demo data) the caller's snapshot is the one that counts.
+        with transaction.atomic():
+            _lock()
+            return _rebuild(reason)
+    # The lock is taken before the transaction so that the snapshot is taken after any other roll-up committed.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [ADVISORY_LOCK])
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            return _rebuild(reason)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [ADVISORY_LOCK])
+
+
+def _rebuild(reason: str) -> int:
+    started = timezone.now()
+    totals: dict[Key, list] = defaultdict(lambda: [ZERO, ZERO, ZERO, ZERO, 0, 0])
+    measure_count = 0
+    with connection.cursor() as cursor:
+        cursor.execute(_sums_sql())
+        for park, province, kind, technique, stage, year, kwh, m3, usd, co2, count in cursor.fetchall():
+            figures = [Decimal(str(v or 0)) for v in (kwh, m3, usd, co2)]
+            if stage == Stage.POTENTIAL:
+                measure_count += count
+            variants = [(ALL, ""), (kind, "")] + ([(kind, technique)] if kind == "recp" and technique else [])
+            for level, scope in ((Level.PROGRAMME, 0), (Level.PROVINCE, province), (Level.PARK, park)):
+                for variant_kind, variant_technique in variants:
+                    for variant_year in (year, 0):
+                        row = totals[(level, scope, variant_kind, variant_technique, stage, variant_year)]
+                        for i in range(4):
+                            row[i] += figures[i]
+                        row[4] += count
+        cursor.execute(_enterprise_counts_sql())
+        for level, scope, kind, technique, stage, year, count in cursor.fetchall():
+            totals[(level, int(scope), kind, technique, stage, int(year))][5] = count
+    now = timezone.now()
+    rows = [
+        RollupRow(
+            level=level,
+            scope_id=scope,
+            kind=kind,
+            technique=technique,
+            stage=stage,
+            year=year,
+            electricity_kwh=kwh,
+            water_m3=m3,
+            cost_usd=usd,
+            co2e_t=co2,
+            measure_count=measures,
+            enterprise_count=enterprises,
+            computed_at=now,
+        )
+        for (level, scope, kind, technique, stage, year), (kwh, m3, usd, co2, measures, enterprises) in totals.items()
+        if measures
+    ]
+    RollupRow.objects.all().delete()
+    RollupRow.objects.bulk_create(rows, batch_size=2000)
+    RollupPending.objects.all().delete()  # in this snapshot: changes committed later stay pending
+    RollupRun.objects.create(
+        mode=RollupRun.Mode.FULL,
+        reason=reason[:300],
+        started_at=started,
+        finished_at=timezone.now(),
+        measures=measure_count,
+        rows=len(rows),
+    )
+    return len(rows)
