@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format messages compile migrate demo clean
+.PHONY: run test lint format messages compile migrate demo bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,16 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Benchmarks on PostgreSQL at scale (default 1,000,000 measures; BENCH_ARGS="--measures 100000" for a quick run).
+# BENCH_DATABASE_URL names a database to fill (it is emptied); without it a throwaway cluster is started.
+bench: $(STAMP)
+ifdef BENCH_DATABASE_URL
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py migrate --no-input -v 0
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m bench.run $(BENCH_ARGS)
+else
+	bench/with-postgres.sh sh -c '$(BIN)/python manage.py migrate --no-input -v 0 && $(BIN)/python -m bench.run $(BENCH_ARGS)'
+endif
 
 # Extract translatable strings into locale/*/LC_MESSAGES/django.po (needs GNU gettext).
 messages: $(STAMP)

@@ -194,21 +194,28 @@ class _Delta:
     enterprises: int = 0
 
 
-def _scope_filter(keys: Iterable[Key]) -> Q:
+def _rows_filter(keys: Iterable[Key]) -> Q:
+    """A condition matching at least these rows, and few others (each dimension by its set of values)."""
+    keys = list(keys)
     scopes: dict[str, set[int]] = defaultdict(set)
     for key in keys:
         scopes[key[0]].add(key[1])
-    condition = Q(pk__in=[])
+    by_scope = Q(pk__in=[])
     for level, ids in scopes.items():
-        condition |= Q(level=level, scope_id__in=ids)
-    return condition
+        by_scope |= Q(level=level, scope_id__in=ids)
+    return by_scope & Q(
+        kind__in={k[2] for k in keys},
+        technique__in={k[3] for k in keys},
+        stage__in={k[4] for k in keys},
+        year__in={k[5] for k in keys},
+    )
 
 
 def _apply(deltas: dict[Key, _Delta], now: datetime.datetime) -> int:
     """Add the deltas to the rows (locked), creating and deleting rows as they fill and empty."""
     existing = {
         (r.level, r.scope_id, r.kind, r.technique, r.stage, r.year): r
-        for r in RollupRow.objects.select_for_update().filter(_scope_filter(deltas))
+        for r in RollupRow.objects.select_for_update().filter(_rows_filter(deltas))
     }
     changed, created, emptied = [], [], []
     for key, delta in deltas.items():
@@ -305,7 +312,8 @@ def rollup_apply_pending(*, limit: int = 5000) -> int:
     return len(ids)
 
 
-# The full rebuild: one pass over the measures per stage in SQL, then the coarser rows from the finest ones.
+# The full rebuild. Sums: one GROUP BY over the measures by park, kind, technique, status and year; each status then
+# counts in its stages (in Python, over a few thousand rows). Distinct enterprises: see `_enterprise_counts`.
 _STAGE_FACTS = {
     Stage.POTENTIAL: ("m.electricity_kwh", "m.water_m3", "COALESCE(m.cost_usd, 0)", "m.co2e_t"),
     Stage.REALISED: ("m.electricity_kwh", "m.water_m3", "COALESCE(m.cost_usd, 0)", "m.co2e_t"),
@@ -316,6 +324,11 @@ _STAGE_FACTS = {
         "COALESCE(m.co2e_verified_t, 0)",
     ),
 }
+_SUMS = (
+    "SUM(m.electricity_kwh), SUM(m.water_m3), SUM(COALESCE(m.cost_usd, 0)), SUM(m.co2e_t), "
+    "SUM(COALESCE(m.electricity_kwh_verified, 0)), SUM(COALESCE(m.water_m3_verified, 0)), "
+    "SUM(COALESCE(m.co2e_verified_t, 0))"
+)
 
 
 def _status_list(stage: str) -> str:
@@ -323,16 +336,11 @@ def _status_list(stage: str) -> str:
 
 
 def _sums_sql() -> str:
-    parts = []
-    for stage, (kwh, m3, usd, co2) in _STAGE_FACTS.items():
-        parts.append(
-            f"SELECT m.park_id, p.province_id, m.kind, m.technique, '{stage}' AS stage, m.reference_year AS year, "
-            f"SUM({kwh}), SUM({m3}), SUM({usd}), SUM({co2}), COUNT(*) "
-            f"FROM measures_measure m JOIN parks_park p ON p.id = m.park_id "
-            f"WHERE m.status IN ({_status_list(stage)}) "
-            f"GROUP BY m.park_id, p.province_id, m.kind, m.technique, m.reference_year"
-        )
-    return " UNION ALL ".join(parts)
+    return (
+        f"SELECT m.park_id, p.province_id, m.kind, m.technique, m.status, m.reference_year, {_SUMS}, COUNT(*) "
+        f"FROM measures_measure m JOIN parks_park p ON p.id = m.park_id "
+        f"GROUP BY m.park_id, p.province_id, m.kind, m.technique, m.status, m.reference_year"
+    )
 
 
 _GROUPINGS = [  # (kind expression, technique expression, year expression, condition)
@@ -347,6 +355,7 @@ _LEVELS = [(Level.PROGRAMME, "0"), (Level.PROVINCE, "province_id"), (Level.PARK,
 
 
 def _enterprise_counts_sql() -> str:
+    """The plain way (SQLite, or data spanning many years): COUNT(DISTINCT) per level and grouping."""
     participant_columns = [("enterprise_id", "recp"), ("source_enterprise_id", "is"), ("sink_enterprise_id", "is")]
     facts = " UNION ALL ".join(
         f"SELECT m.park_id, p.province_id, m.kind, m.technique, '{stage}' AS stage, m.reference_year AS year, "
@@ -365,6 +374,69 @@ def _enterprise_counts_sql() -> str:
                 f"FROM facts {condition} GROUP BY {group}"
             )
     return f"WITH facts AS ({facts}) " + " UNION ALL ".join(selects)
+
+
+# PostgreSQL: distinct enterprises per row, in one parallel pass over the participants. Per enterprise and park, a
+# bitmask of the years it takes part in, for each kind/technique variant and stage (BIT_OR); the counts per scope
+# are then bit counts over about one row per enterprise. This replaces 18 COUNT(DISTINCT) passes.
+_VARIANTS = [(ALL, "", "TRUE"), ("recp", "", "kind = 'recp'"), ("is", "", "kind = 'is'")] + [
+    ("recp", t, f"kind = 'recp' AND technique = '{t}'") for t in Measure.Technique.values
+]
+_MASKS = [(kind, technique, stage, f"{condition} AND status IN ({_status_list(stage)})")
+          for kind, technique, condition in _VARIANTS for stage in _STAGE_FACTS]  # fmt: skip
+_YEAR_BITS = 40  # years one pass covers (PostgreSQL allows 1,664 result columns: 33 masks x 41)
+
+
+def _bit_counts_sql(first_year: int, years: int) -> tuple[str, str]:
+    year_bit = f"(1::bigint << (m.reference_year - {first_year})) AS yb"
+    columns = f"m.park_id, m.kind, m.technique, m.status, {year_bit}"
+    participants = " UNION ALL ".join(
+        f"SELECT m.{column} AS e, {columns} FROM measures_measure m WHERE m.{column} IS NOT NULL"
+        for column in ("enterprise_id", "source_enterprise_id", "sink_enterprise_id")
+    )
+    masks = ", ".join(f"BIT_OR(yb) FILTER (WHERE {condition}) AS mask{i}" for i, (*_, condition) in enumerate(_MASKS))
+    plain = ", ".join(f"mask{i}" for i in range(len(_MASKS)))
+    merged = ", ".join(f"BIT_OR(mask{i}) AS mask{i}" for i in range(len(_MASKS)))
+    counts = ", ".join(
+        f"COUNT(mask{i}), " + ", ".join(f"SUM((mask{i} >> {bit}) & 1)" for bit in range(years))
+        for i in range(len(_MASKS))
+    )
+    # The per-enterprise pass goes to a temporary table: as a CTE it would lose PostgreSQL's parallel workers.
+    return (
+        f"CREATE TEMP TABLE rollup_per ON COMMIT DROP AS SELECT f.e, f.park_id, p.province_id, {masks} "
+        f"FROM ({participants}) f JOIN parks_park p ON p.id = f.park_id GROUP BY f.e, f.park_id, p.province_id",
+        f"WITH per AS (SELECT * FROM rollup_per), "
+        f"scoped AS (SELECT '{Level.PARK}' AS level, park_id AS scope, {plain} FROM per "
+        f"UNION ALL SELECT '{Level.PROVINCE}', province_id, {merged} FROM per GROUP BY province_id, e "
+        f"UNION ALL SELECT '{Level.PROGRAMME}', 0, {merged} FROM per GROUP BY e) "
+        f"SELECT level, scope, {counts} FROM scoped GROUP BY level, scope",
+    )
+
+
+def _enterprise_counts(cursor) -> list[tuple]:
+    """(level, scope, kind, technique, stage, year, distinct enterprises) for every row that has any."""
+    if connection.vendor == "postgresql":
+        cursor.execute("SELECT MIN(reference_year), MAX(reference_year) FROM measures_measure")
+        low, high = cursor.fetchone()
+        if low is None:
+            return []
+        years = high - low + 1
+        if years <= _YEAR_BITS:
+            per_enterprise, scoped_counts = _bit_counts_sql(low, years)
+            cursor.execute(per_enterprise)
+            cursor.execute(scoped_counts)
+            counts = []
+            width = years + 1
+            for level, scope, *numbers in cursor.fetchall():
+                for i, (kind, technique, stage, _condition) in enumerate(_MASKS):
+                    any_year, *by_year = numbers[i * width : (i + 1) * width]
+                    if any_year:
+                        counts.append((level, scope, kind, technique, stage, 0, any_year))
+                    counts += [(level, scope, kind, technique, stage, low + b, n) for b, n in enumerate(by_year) if n]
+            cursor.execute("DROP TABLE rollup_per")
+            return counts
+    cursor.execute(_enterprise_counts_sql())
+    return cursor.fetchall()
 
 
 def rollup_rebuild(*, reason: str = "") -> int:
@@ -392,12 +464,20 @@ def _rebuild(reason: str) -> int:
     totals: dict[Key, list] = defaultdict(lambda: [ZERO, ZERO, ZERO, ZERO, 0, 0])
     measure_count = 0
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL work_mem = '64MB'")  # hash aggregates in memory, not sorts on disk
         cursor.execute(_sums_sql())
-        for park, province, kind, technique, stage, year, kwh, m3, usd, co2, count in cursor.fetchall():
-            figures = [Decimal(str(v or 0)) for v in (kwh, m3, usd, co2)]
+        finest = cursor.fetchall()
+        counts = _enterprise_counts(cursor)
+    for park, province, kind, technique, status, year, *values, count in finest:
+        estimated = [Decimal(str(v or 0)) for v in values[:4]]
+        verified = [Decimal(str(v or 0)) for v in values[4:]]
+        verified.insert(2, estimated[2])  # cost: as estimated
+        variants = [(ALL, ""), (kind, "")] + ([(kind, technique)] if kind == "recp" and technique else [])
+        for stage in STAGES_OF_STATUS[status]:
+            figures = verified if stage == Stage.VERIFIED else estimated
             if stage == Stage.POTENTIAL:
                 measure_count += count
-            variants = [(ALL, ""), (kind, "")] + ([(kind, technique)] if kind == "recp" and technique else [])
             for level, scope in ((Level.PROGRAMME, 0), (Level.PROVINCE, province), (Level.PARK, park)):
                 for variant_kind, variant_technique in variants:
                     for variant_year in (year, 0):
@@ -405,9 +485,8 @@ def _rebuild(reason: str) -> int:
                         for i in range(4):
                             row[i] += figures[i]
                         row[4] += count
-        cursor.execute(_enterprise_counts_sql())
-        for level, scope, kind, technique, stage, year, count in cursor.fetchall():
-            totals[(level, int(scope), kind, technique, stage, int(year))][5] = count
+    for level, scope, kind, technique, stage, year, count in counts:
+        totals[(level, int(scope), kind, technique, stage, int(year))][5] = count
     now = timezone.now()
     rows = [
         RollupRow(
@@ -429,7 +508,7 @@ def _rebuild(reason: str) -> int:
         if measures
     ]
     RollupRow.objects.all().delete()
-    RollupRow.objects.bulk_create(rows, batch_size=2000)
+    RollupRow.objects.bulk_create(rows, batch_size=5000)
     RollupPending.objects.all().delete()  # in this snapshot: changes committed later stay pending
     RollupRun.objects.create(
         mode=RollupRun.Mode.FULL,

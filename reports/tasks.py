@@ -19,7 +19,7 @@ def schedule_rollup() -> None:
     delay = settings.ROLLUP_DEBOUNCE_SECONDS
     if current_app.conf.task_always_eager:
         rollup_pending.delay()
-    elif cache.add(SCHEDULED_KEY, 1, timeout=delay * 10):
+    elif cache.add(SCHEDULED_KEY, 1, timeout=max(10, delay * 10)):
         rollup_pending.apply_async(countdown=delay)
 
 

@@ -1,6 +1,7 @@
 """The roll-up table always equals a from-scratch aggregate of the measures, whatever happened before."""
 
 import datetime
+import itertools
 from decimal import Decimal
 
 import pytest
@@ -124,6 +125,9 @@ delete_op = st.tuples(st.just("delete"), st.integers(0, 20))
 factor_op = st.tuples(st.just("factor"), st.integers(2018, 2024), st.decimals("0.5", "0.95", places=4))
 
 
+REFERENCES = itertools.count()
+
+
 def _apply_op(op, created: list[int], user) -> None:
     electricity = Resource.objects.get(code="electricity")
     water = Resource.objects.get(code="water")
@@ -133,7 +137,7 @@ def _apply_op(op, created: list[int], user) -> None:
         enterprises = list(Enterprise.objects.filter(code__startswith="demo-").order_by("pk"))
         source = enterprises[e % len(enterprises)]
         values = {
-            "reference": f"prop-{Measure.objects.count()}-{len(created)}",
+            "reference": f"prop-{next(REFERENCES)}",
             "identified_on": datetime.date(2019, 1, 1),
             "estimate_year": year,
             "title_en": "property",

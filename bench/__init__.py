@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` (see README). Results are written to BENCHMARKS.md."""

@@ -1,0 +1,190 @@
+"""`make bench`: generate a programme at scale in PostgreSQL, time the roll-up against floors measured in the same
+run, and write the figures to BENCHMARKS.md. Usage: python -m bench.run [--measures N] [--runs K]."""
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecopark.settings.dev")
+    import django
+
+    django.setup()
+
+
+def median_seconds(job, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        job()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())  # fmt: skip
+    memory_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                         if line.startswith("MemTotal")))  # fmt: skip
+    from django.db import connection
+
+    with connection.cursor() as c:
+        c.execute("SHOW server_version")
+        pg = c.fetchone()[0]
+    memory = f"{memory_kb / 1024 / 1024:.0f} GiB"
+    return f"{os.cpu_count()} cores ({cpu}), {memory}, PostgreSQL {pg}, Python {platform.python_version()}"
+
+
+FLOOR_SQL = """
+SELECT m.park_id, p.province_id, m.kind, m.technique, m.status, m.reference_year,
+       SUM(m.electricity_kwh), SUM(m.water_m3), SUM(m.cost_usd), SUM(m.co2e_t), COUNT(*),
+       COUNT(DISTINCT m.enterprise_id)
+FROM measures_measure m JOIN parks_park p ON p.id = m.park_id
+GROUP BY m.park_id, p.province_id, m.kind, m.technique, m.status, m.reference_year
+"""
+
+
+def floor_group_by() -> None:
+    from django.db import connection
+
+    with connection.cursor() as c:
+        c.execute(FLOOR_SQL)
+        c.fetchall()
+
+
+def rebuild_rss_mb() -> float:
+    """Peak RSS of a fresh process that only rebuilds the table (Django loaded), in MB."""
+    code = (
+        "import resource, bench.run as b; b.setup_django(); "
+        "from reports.services import rollup_rebuild; rollup_rebuild(reason='bench: memory'); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)  # noqa: S603
+    return int(out.stdout.strip().splitlines()[-1]) / 1024
+
+
+def baseline_rss_mb() -> float:
+    code = (
+        "import resource, bench.run as b; b.setup_django(); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)  # noqa: S603
+    return int(out.stdout.strip().splitlines()[-1]) / 1024
+
+
+def incremental_ms(runs: int) -> tuple[float, float]:
+    """Median task time of applying one measure edit, and of one status change, in ms."""
+    from decimal import Decimal
+
+    from measures.models import Measure, Resource
+    from measures.services import SavingInput, allowed_transitions, measure_transition, measure_update
+    from reports.services import rollup_apply_pending
+
+    electricity = Resource.objects.get(code="electricity")
+    # Edits change figures; status changes from accepted to implemented add the measure to the realised stage.
+    edit_ids = Measure.objects.filter(status="identified").order_by("?").values_list("pk", flat=True)[:runs]
+    step_ids = Measure.objects.filter(status="accepted").order_by("?").values_list("pk", flat=True)[:runs]
+    edits, steps = [], []
+    for i, pk in enumerate(x for pair in zip(edit_ids, step_ids, strict=False) for x in pair):
+        if i % 2 == 0:
+            measure_update(measure_id=pk, changes={}, savings=[SavingInput(electricity, Decimal(12345 + i), "kWh")])
+            bucket = edits
+        else:
+            measure = Measure.objects.get(pk=pk)
+            measure_transition(measure=measure, to_status=allowed_transitions(measure.status)[0], changed_by=None,
+                               effective_on=measure.identified_on + datetime.timedelta(days=30))  # fmt: skip
+            bucket = steps
+        started = time.perf_counter()
+        applied = rollup_apply_pending()
+        bucket.append(time.perf_counter() - started)
+        assert applied == 1, applied
+    return statistics.median(edits) * 1000, statistics.median(steps) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--measures", type=int, default=1_000_000)
+    parser.add_argument("--parks", type=int, default=60)
+    parser.add_argument("--enterprises", type=int, default=20_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
+    args = parser.parse_args()
+    os.environ.setdefault("ROLLUP_DEBOUNCE_SECONDS", "3600")  # the benchmark applies pending changes itself
+    setup_django()
+    from django.db import connection
+
+    assert connection.vendor == "postgresql", "make bench measures PostgreSQL: set DATABASE_URL"
+    from celery import current_app
+
+    current_app.conf.task_always_eager = False  # schedule nothing in-process: the benchmark times the service
+    current_app.conf.broker_url = "memory://"
+
+    from bench.generate import generate
+    from measures.models import Measure
+    from reports.services import rollup_rebuild
+
+    print(f"generating {args.measures:,} measures ...", flush=True)
+    gen = generate(measures=args.measures, parks=args.parks, enterprises=args.enterprises)
+    count = Measure.objects.count()
+    print(f"generated in {sum(gen.values()):.1f} s: {gen}", flush=True)
+
+    floor = median_seconds(floor_group_by, args.runs)
+    rebuild = median_seconds(lambda: rollup_rebuild(reason="bench"), args.runs)
+    print(f"floor {floor:.2f} s, rebuild {rebuild:.2f} s", flush=True)
+    edit_ms, step_ms = incremental_ms(max(args.runs * 4, 20))  # each kind of change that many times
+    print(f"incremental: edit {edit_ms:.1f} ms, status change {step_ms:.1f} ms", flush=True)
+    base_mb, rss_mb = baseline_rss_mb(), rebuild_rss_mb()
+    print(f"rebuild RSS {rss_mb:.0f} MB (Django alone {base_mb:.0f} MB)", flush=True)
+
+    ratio = rebuild / floor
+    rows = [
+        ("Full rebuild of the roll-up table", f"{rebuild:.2f} s", f"{floor:.2f} s (one SQL GROUP BY)",
+         f"{ratio:.2f}x", "≤ 1.5x floor and < 10 s", "met" if ratio <= 1.5 and rebuild < 10 else "NOT met"),
+        ("Incremental update after one measure edit (task time)", f"{edit_ms:.1f} ms", "-", "-", "< 50 ms",
+         "met" if edit_ms < 50 else "NOT met"),
+        ("Incremental update after one status change (task time)", f"{step_ms:.1f} ms", "-", "-", "< 50 ms",
+         "met" if step_ms < 50 else "NOT met"),
+        ("Peak RSS of the rebuild process", f"{rss_mb:.0f} MB", f"{base_mb:.0f} MB (Django loaded, idle)", "-",
+         "< 300 MB", "met" if rss_mb < 300 else "NOT met"),
+    ]  # fmt: skip
+    section = [
+        "## Roll-up (savings engine)",
+        "",
+        f"Run {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} on {machine()}.",
+        f"Data: {count:,} measures in {args.parks} parks and {args.enterprises:,} enterprises (generated by "
+        f"`bench/generate.py`: 10% symbiosis exchanges, every stage). Median of {args.runs} runs; incremental: "
+        f"median of {max(args.runs * 4, 20)} each.",
+        "",
+        "| benchmark | measured | floor (same run) | ratio | target | verdict |",
+        "|---|---|---|---|---|---|",
+        *[f"| {' | '.join(r)} |" for r in rows],
+        "",
+        f"Floor: `{' '.join(FLOOR_SQL.split())}`",
+        "",
+    ]
+    write_section(Path(args.output), "## Roll-up (savings engine)", "\n".join(section))
+    print(f"written to {args.output}")
+
+
+def write_section(path: Path, heading: str, section: str) -> None:
+    """Replace this benchmark's section of BENCHMARKS.md, keeping the other benchmarks' sections."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n\nWritten by `make bench`; see README.\n\n"
+    start = text.find(heading)
+    if start == -1:
+        text = text.rstrip() + "\n\n" + section
+    else:
+        end = text.find("\n## ", start + len(heading))
+        text = text[:start] + section + ("" if end == -1 else text[end:])
+    path.write_text(text.rstrip() + "\n")
+
+
+if __name__ == "__main__":
+    main()
