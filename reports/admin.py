@@ -1,9 +1,36 @@
 from django.contrib import admin
 
-from reports.models import ProgrammeTarget
+from reports.models import ProgrammeTarget, RollupRow, RollupRun
 
 
 @admin.register(ProgrammeTarget)
 class ProgrammeTargetAdmin(admin.ModelAdmin):
     list_display = ["indicator", "value", "year", "source"]
     search_fields = ["indicator", "name_vi", "name_en", "source"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by the roll-up tasks: visible to administrators, never edited by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RollupRow)
+class RollupRowAdmin(ReadOnlyAdmin):
+    list_display = ["level", "scope_id", "kind", "technique", "stage", "year", "electricity_kwh", "co2e_t",
+                    "measure_count", "enterprise_count", "computed_at"]  # fmt: skip
+    list_filter = ["level", "kind", "stage", "year"]
+
+
+@admin.register(RollupRun)
+class RollupRunAdmin(ReadOnlyAdmin):
+    list_display = ["finished_at", "mode", "reason", "measures", "rows", "started_at"]
+    list_filter = ["mode"]
+    search_fields = ["reason"]
