@@ -1,4 +1,6 @@
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 
 from measures.models import (
     Co2eTrailLine,
@@ -10,6 +12,8 @@ from measures.models import (
     ResourceFlow,
     StatusChange,
 )
+from measures.services import FlowInput, SavingInput, figures_recompute, flow_line, saving_line
+from reports.services import rollup_mark_changing, rollup_mark_created
 
 
 @admin.register(Resource)
@@ -33,14 +37,46 @@ class ExchangeRateAdmin(admin.ModelAdmin):
     list_filter = ["currency", "is_official"]
 
 
+class QuantityLineForm(forms.ModelForm):
+    """An admin row of savings or flows, validated and converted by the same code as every other write."""
+
+    def clean(self):
+        cleaned = super().clean()
+        resource, quantity, unit = cleaned.get("resource"), cleaned.get("quantity"), cleaned.get("unit")
+        if resource is None or quantity is None or not unit:
+            return cleaned
+        try:
+            line = self.line(resource, quantity, unit, cleaned)
+        except ValidationError as error:
+            raise forms.ValidationError(error.messages) from error
+        for field in ("quantity_canonical", "verified_quantity_canonical"):
+            if hasattr(line, field):
+                setattr(self.instance, field, getattr(line, field))
+        return cleaned
+
+
+class SavingLineForm(QuantityLineForm):
+    def line(self, resource, quantity, unit, cleaned):
+        data = SavingInput(resource, quantity, unit, cleaned.get("verified_quantity"))
+        return saving_line(Measure(), data)
+
+
+class FlowLineForm(QuantityLineForm):
+    def line(self, resource, quantity, unit, cleaned):
+        data = FlowInput(resource, quantity, unit, cleaned.get("direction") or ResourceFlow.Direction.FORWARD)
+        return flow_line(Measure(), data)
+
+
 class MeasureSavingInline(admin.TabularInline):
     model = MeasureSaving
+    form = SavingLineForm
     extra = 0
     readonly_fields = ["quantity_canonical", "verified_quantity_canonical"]
 
 
 class ResourceFlowInline(admin.TabularInline):
     model = ResourceFlow
+    form = FlowLineForm
     extra = 0
     readonly_fields = ["quantity_canonical"]
 
@@ -95,6 +131,32 @@ class MeasureAdmin(admin.ModelAdmin):
     ]
     readonly_fields = ["status", "co2e_t", "co2e_computed_t", "co2e_biogenic_t", "version", "created_by", "created_at"]
     inlines = [MeasureSavingInline, ResourceFlowInline, Co2eTrailLineInline, StatusChangeInline]
+
+    def save_model(self, request, obj, form, change):
+        """The admin's change view runs in one transaction: record how the roll-up counted the measure first."""
+        if change:
+            Measure.objects.select_for_update().filter(pk=obj.pk).first()
+            rollup_mark_changing([obj.pk])
+            obj.version += 1
+        else:
+            obj.created_by = request.user
+        if obj.kind == Measure.Kind.RECP and obj.enterprise_id:
+            obj.park_id = obj.enterprise.park_id
+        super().save_model(request, obj, form, change)
+        if not change:
+            StatusChange.objects.create(
+                measure=obj,
+                from_status="",
+                to_status=obj.status,
+                changed_by=request.user,
+                effective_on=obj.identified_on,
+                reason=obj.status_reason,
+            )
+            rollup_mark_created([obj.pk])
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        figures_recompute(Measure.objects.filter(pk=form.instance.pk))
 
 
 @admin.register(StatusChange)

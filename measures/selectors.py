@@ -1,11 +1,11 @@
-"""Reads of the measure register: headline counts and potential savings over a set of measures."""
+"""Reads of the measure register: headline counts and potential savings, summed from scratch over the measures."""
 
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet, Sum
 
-from measures.models import Currency, ExchangeRate, Measure, MeasureSaving, Resource
+from measures.models import Measure, MeasureSaving, Resource
 
 LIVE = ~Q(status__in=Measure.CLOSED_STATUSES)
 PROPOSED_OR_LATER = Q(
@@ -43,17 +43,6 @@ class Headline:
     co2e_t: Decimal
 
 
-class MissingExchangeRate(LookupError):
-    """A cost in VND for a year with no exchange rate."""
-
-
-def usd_from_vnd(amount_vnd: Decimal, year: int, rates: dict[int, Decimal]) -> Decimal:
-    """VND converted at the year's rate; a missing year is an error, never a silent zero."""
-    if year not in rates:
-        raise MissingExchangeRate(year)
-    return amount_vnd / rates[year]
-
-
 def headline(measures: QuerySet[Measure]) -> Headline:
     """Counts over all the measures, and potential savings over the live pipeline (not rejected or withdrawn)."""
     recp = measures.filter(kind=Measure.Kind.RECP)
@@ -70,15 +59,7 @@ def headline(measures: QuerySet[Measure]) -> Headline:
         .annotate(total=Sum("quantity_canonical"))
         .values_list("resource__category", "total")
     )
-    cost_usd = Decimal(0)
-    rates = dict(ExchangeRate.objects.filter(currency=Currency.USD).values_list("year", "vnd_per_unit"))
-    for currency, year, total in (
-        live.exclude(annual_cost_saving=None)
-        .values_list("cost_currency", "estimate_year")
-        .annotate(total=Sum("annual_cost_saving"))
-        .values_list("cost_currency", "estimate_year", "total")
-    ):
-        cost_usd += total if currency == Currency.USD else usd_from_vnd(total, year, rates)
+    sums = live.aggregate(cost_usd=Sum("cost_usd"), co2e_t=Sum("co2e_t"))
     return Headline(
         recp_identified=counts["identified"],
         recp_proposed=counts["proposed"],
@@ -87,6 +68,6 @@ def headline(measures: QuerySet[Measure]) -> Headline:
         is_count=measures.filter(kind=Measure.Kind.IS).count(),
         electricity_kwh=exact_sum(by_category.get(Resource.Category.ELECTRICITY), QUANTITY_PLACES),
         water_m3=exact_sum(by_category.get(Resource.Category.WATER), QUANTITY_PLACES),
-        cost_usd=exact_sum(cost_usd, MONEY_PLACES),
-        co2e_t=exact_sum(live.aggregate(total=Sum("co2e_t"))["total"], CO2E_PLACES),
+        cost_usd=exact_sum(sums["cost_usd"], MONEY_PLACES),
+        co2e_t=exact_sum(sums["co2e_t"], CO2E_PLACES),
     )
