@@ -32,24 +32,29 @@ def form_data(response) -> dict:
     return data
 
 
+def post_with_new_saving(client, measure: Measure, resource: str, quantity: str, unit: str):
+    """Submit the measure's admin page unchanged but for one more savings row."""
+    url = reverse("admin:measures_measure_change", args=[measure.pk])
+    data = form_data(client.get(url))
+    total = int(data["savings-TOTAL_FORMS"])
+    data.update({
+        "savings-TOTAL_FORMS": str(total + 1),
+        f"savings-{total}-resource": str(Resource.objects.get(code=resource).pk),
+        f"savings-{total}-quantity": quantity,
+        f"savings-{total}-unit": unit,
+    })  # fmt: skip
+    return client.post(url, data)
+
+
 @pytest.mark.django_db
 def test_a_savings_row_added_in_the_admin_is_converted_recomputed_and_rolled_up(
     client, admin_user, django_capture_on_commit_callbacks
 ):
     client.force_login(admin_user)
     measure = Measure.objects.get(reference="demo-recp-003")
-    url = reverse("admin:measures_measure_change", args=[measure.pk])
-    data = form_data(client.get(url))
-    total = int(data["savings-TOTAL_FORMS"])
-    data.update({
-        "savings-TOTAL_FORMS": str(total + 1),
-        f"savings-{total}-resource": str(Resource.objects.get(code="diesel").pk),
-        f"savings-{total}-quantity": "10000",
-        f"savings-{total}-unit": "L",
-    })  # fmt: skip
     co2e_before, park_before = measure.co2e_t, totals_for_parks([measure.park_id]).stages["potential"].co2e_t
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url, data)
+        response = post_with_new_saving(client, measure, "diesel", "10000", "L")
     assert response.status_code == 302, response.context["errors"] if response.context else response
     measure.refresh_from_db()
     diesel = measure.savings.get(resource__code="diesel")
@@ -62,16 +67,7 @@ def test_a_savings_row_added_in_the_admin_is_converted_recomputed_and_rolled_up(
 def test_a_unit_that_does_not_fit_is_refused_in_the_admin_with_a_message(client, admin_user):
     client.force_login(admin_user)
     measure = Measure.objects.get(reference="demo-recp-004")
-    url = reverse("admin:measures_measure_change", args=[measure.pk])
-    data = form_data(client.get(url))
-    total = int(data["savings-TOTAL_FORMS"])
-    data.update({
-        "savings-TOTAL_FORMS": str(total + 1),
-        f"savings-{total}-resource": str(Resource.objects.get(code="water").pk),
-        f"savings-{total}-quantity": "5",
-        f"savings-{total}-unit": "kWh",
-    })  # fmt: skip
-    response = client.post(url, data)
+    response = post_with_new_saving(client, measure, "water", "5", "kWh")
     assert response.status_code == 200
     assert "Không thể quy đổi kWh sang m3" in response.content.decode()  # Vietnamese, the default language
     assert not measure.savings.filter(resource__code="water", unit="kWh").exists()
