@@ -1,5 +1,6 @@
 """Settings shared by every environment. Values that differ come from the environment (see README)."""
 
+import datetime
 from pathlib import Path
 
 from celery.schedules import crontab
@@ -20,6 +21,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "axes",
     "ecopark",
     "parks",
     "enterprises",
@@ -39,6 +41,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "ecopark.middleware.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes requires: refuses log-ins after repeated failures.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "ecopark.urls"
@@ -69,6 +74,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # counts failures and refuses locked-out user names and addresses
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lock-out: after LOGIN_FAILURE_LIMIT failures for one user name, or from one address, for LOGIN_LOCKOUT_MINUTES.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "ecopark.middleware.client_ip"
+# How many proxies in front of the app append to X-Forwarded-For (0: use the connection's address).
+PROXY_COUNT = env_int("PROXY_COUNT", default=0)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

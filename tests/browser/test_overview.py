@@ -20,8 +20,9 @@ def programme(reference_data):
 
 
 def test_log_in_read_the_programme_and_switch_language(live_server, page, screenshot, programme):
-    outside = []
+    outside, console_errors = [], []
     page.on("request", lambda r: None if r.url.startswith(live_server.url) else outside.append(r.url))
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)  # CSP reports here
 
     page.goto(live_server.url + "/")
     assert page.locator("h1").inner_text() == "Đăng nhập"
@@ -45,3 +46,4 @@ def test_log_in_read_the_programme_and_switch_language(live_server, page, screen
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot("home-en-phone")
     assert outside == []
+    assert console_errors == []

@@ -1,0 +1,83 @@
+"""Log-in lock-out, security headers and passwords, as a visitor meets them."""
+
+import pytest
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+
+from ecopark.demo import DEMO_USERS
+
+
+def fail_login(client, username: str, address: str = "10.0.0.1"):
+    return client.post("/accounts/login/", {"username": username, "password": "wrong-password"}, REMOTE_ADDR=address)
+
+
+@pytest.mark.django_db
+def test_repeated_failures_lock_the_user_name_with_a_clear_message_even_with_the_right_password(client, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert fail_login(client, "staff").status_code == 200
+    locked = fail_login(client, "staff")
+    assert locked.status_code == 429
+    assert "Đăng nhập bị khóa" in locked.content.decode()
+    assert "15 phút" in locked.content.decode()
+    right = client.post(
+        "/accounts/login/", {"username": "staff", "password": "ecopark-demo-staff"}, REMOTE_ADDR="10.9.9.9"
+    )
+    assert right.status_code == 429  # locked by user name, from any address
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_repeated_failures_from_one_address_lock_that_address_for_every_user_name(client, settings):
+    for i in range(settings.AXES_FAILURE_LIMIT):
+        fail_login(client, f"nobody-{i}", address="10.0.0.7")
+    right = client.post(
+        "/accounts/login/", {"username": "partner", "password": "ecopark-demo-partner"}, REMOTE_ADDR="10.0.0.7"
+    )
+    assert right.status_code == 429
+    elsewhere = client.post(
+        "/accounts/login/", {"username": "partner", "password": "ecopark-demo-partner"}, REMOTE_ADDR="10.0.0.8"
+    )
+    assert elsewhere.status_code == 302  # the user name itself is not locked
+
+
+@pytest.mark.django_db
+def test_every_page_forbids_outside_origins_and_framing(client):
+    for url in ["/accounts/login/", "/healthz"]:
+        policy = client.get(url).headers["Content-Security-Policy"]
+        assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+        assert "http" not in policy  # no outside origin anywhere
+
+
+def test_demo_passwords_pass_the_password_validators():
+    for username, password, *_ in DEMO_USERS:
+        try:
+            validate_password(password)
+        except ValidationError as error:  # pragma: no cover - shown on failure
+            pytest.fail(f"{username}: {error.messages}")
+
+
+def test_a_weak_password_is_refused():
+    with pytest.raises(ValidationError):
+        validate_password("12345678")
+
+
+@pytest.mark.django_db
+def test_forms_refuse_a_post_without_the_csrf_token(staff_user):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    assert client.post("/accounts/login/", {"username": "staff", "password": "ecopark-demo-staff"}).status_code == 403
+    client.force_login(staff_user)
+    assert client.post("/i18n/setlang/", {"language": "en", "next": "/"}).status_code == 403
+    assert client.post("/accounts/logout/").status_code == 403
+    assert client.get("/").status_code == 200  # still logged in: the refused log-out did nothing
+
+
+@pytest.mark.django_db
+def test_html_in_a_name_is_shown_as_text(staff_client):
+    from parks.models import Park
+
+    Park.objects.filter(code="hoa-khanh").update(name_vi="<script>alert('x')</script>KCN Hòa Khánh")
+    html = staff_client.get("/").content.decode()
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;KCN Hòa Khánh" in html
