@@ -9,4 +9,5 @@ class EcoparkConfig(AppConfig):
     def ready(self) -> None:
         from ecopark.roles import ensure_role_groups
 
-        post_migrate.connect(ensure_role_groups, sender=self, dispatch_uid="ecopark.ensure_role_groups")
+        # After every app's migrations (idempotent): an app's permissions exist only once its own have run.
+        post_migrate.connect(ensure_role_groups, dispatch_uid="ecopark.ensure_role_groups")

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 from ecopark.roles import Role, role_of, sees_all_parks
 from ecopark.text import fold
@@ -12,6 +13,7 @@ from reports.models import ProgrammeTarget, RollupRow
 from reports.selectors import totals_for_parks
 
 
+@require_GET
 def home(request):
     """The programme as the user may see it: headline figures, then provinces with their parks and counts."""
     role = role_of(request.user)

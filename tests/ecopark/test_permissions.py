@@ -1,0 +1,145 @@
+"""The permission matrix, built from the URL configuration itself: every URL, every role, every method.
+
+A new URL pattern without a declared expectation fails `test_every_url_has_a_declared_expectation`.
+"""
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from ecopark.roles import Role
+
+ROLES = ["anonymous", "partner", "park_manager", "staff", "administrator"]
+LOGIN = "/accounts/login/"
+
+# name: (kwargs, {method: {role: expected status}}); "login" means a redirect to the log-in page.
+EXPECTATIONS = {
+    "home": ({}, {
+        "GET": {"anonymous": "login", "partner": 403, "park_manager": 200, "staff": 200, "administrator": 200},
+        "POST": {"anonymous": "login", "partner": 405, "park_manager": 405, "staff": 405, "administrator": 405},
+    }),
+    "healthz": ({}, {
+        "GET": dict.fromkeys(ROLES, 200),
+        "POST": dict.fromkeys(ROLES, 405),
+    }),
+    "login": ({}, {"GET": dict.fromkeys(ROLES, 200)}),
+    "logout": ({}, {
+        "GET": {"anonymous": "login", "partner": 405, "park_manager": 405, "staff": 405, "administrator": 405},
+        "POST": {"anonymous": "login", "partner": 302, "park_manager": 302, "staff": 302, "administrator": 302},
+    }),
+    "set_language": ({}, {"POST": dict.fromkeys(ROLES, 302)}),
+}  # fmt: skip
+
+
+def url_patterns(resolver=None, prefix="", namespace=""):
+    """Every (route, name, namespace, callback) under the root URL configuration."""
+    resolver = resolver or get_resolver()
+    for pattern in resolver.url_patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            yield from url_patterns(pattern, route, pattern.namespace or namespace)
+        elif isinstance(pattern, URLPattern):
+            yield route, pattern.name, namespace, pattern.callback
+
+
+def user_for(role: str):
+    if role == "anonymous":
+        return None
+    User = get_user_model()
+    user = User.objects.create_user(f"matrix-{role}", password="Matrix-password-2024")
+    if role == "administrator":
+        user.is_staff = user.is_superuser = True
+        user.save()
+    else:
+        group = {"partner": Role.PARTNER, "park_manager": Role.PARK_MANAGER, "staff": Role.STAFF}[role]
+        user.groups.add(Group.objects.get(name=group.value))
+        user.is_staff = role == "staff"
+        user.save()
+    return user
+
+
+def test_every_url_has_a_declared_expectation():
+    undeclared = [
+        (route, name)
+        for route, name, namespace, _ in url_patterns()
+        if namespace != "admin" and name not in EXPECTATIONS
+    ]
+    assert undeclared == [], "declare who may use these URLs in EXPECTATIONS"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_what_is_declared(client, role):
+    user = user_for(role)
+    if user:
+        client.force_login(user)
+    for name, (kwargs, methods) in EXPECTATIONS.items():
+        url = reverse(name, kwargs=kwargs)
+        for method, by_role in methods.items():
+            response = getattr(client, method.lower())(url)
+            expected = by_role[role]
+            if expected == "login":
+                assert response.status_code == 302 and response["Location"].startswith(LOGIN), (name, method)
+            else:
+                assert response.status_code == expected, (name, method, role, response.status_code)
+            if user:
+                client.force_login(user)  # a log-out in the matrix must not change the next request's role
+
+
+def admin_urls():
+    """Every admin URL with sample arguments: an existing object's id where the route takes one."""
+    for route, name, namespace, callback in url_patterns():
+        if namespace != "admin" or not name:
+            continue
+        if name == "view_on_site":
+            continue  # a redirect to the object's page outside the admin
+        model_admin = getattr(callback, "model_admin", None)
+        kwargs = {}
+        for parameter in re.findall(r"<(?:\w+:)?(\w+)>", route):
+            if parameter in ("object_id", "id"):
+                obj = model_admin.model.objects.order_by("pk").first() if model_admin else None
+                if obj is None:
+                    break
+                kwargs[parameter] = obj.pk
+            elif parameter == "app_label":
+                kwargs[parameter] = "measures"
+        else:
+            yield f"admin:{name}", reverse(f"admin:{name}", kwargs=kwargs)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["anonymous", "partner", "park_manager"])
+def test_the_admin_turns_away_everyone_but_staff_on_every_admin_url(client, role):
+    user = user_for(role)
+    if user:
+        client.force_login(user)
+    checked = 0
+    for name, url in admin_urls():
+        if name in ("admin:login", "admin:logout", "admin:password_change_done", "admin:jsi18n"):
+            continue
+        response = client.get(url)
+        location = response.get("Location", "")
+        assert response.status_code == 302 and ("/admin/login/" in location or location.startswith(LOGIN)), (
+            name,
+            response.status_code,
+        )
+        checked += 1
+    assert checked > 50
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["staff", "administrator"])
+def test_staff_reach_the_admin_and_nothing_fails(client, role):
+    client.force_login(user_for(role))
+    for name, url in admin_urls():
+        if name in ("admin:logout",):
+            continue
+        status = client.get(url).status_code
+        assert status in (200, 302, 403), (name, url, status)
+        if role == "administrator" and name.endswith(("_changelist", "_change")):
+            assert status == 200, (name, url, status)
+        if name.startswith(("admin:measures_", "admin:parks_", "admin:enterprises_")) and name.endswith("_changelist"):
+            assert status == 200, (name, url, status)  # programme staff keep the register in the admin
