@@ -16,6 +16,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Sum
 
+from ecopark.audit import record_created
 from ecopark.roles import Role
 from enterprises.models import Enterprise, Organisation
 from measures.models import Measure, MeasureSaving, Resource, ResourceFlow, StatusChange
@@ -409,8 +410,9 @@ def _create(plans: list[PlannedMeasure], actor) -> list[Measure]:
                 )
             )
             previous, when = status, when + STEP
-    MeasureSaving.objects.bulk_create(lines, batch_size=500)
-    ResourceFlow.objects.bulk_create(flows, batch_size=500)
+    record_created(created)
+    record_created(MeasureSaving.objects.bulk_create(lines, batch_size=500))
+    record_created(ResourceFlow.objects.bulk_create(flows, batch_size=500))
     StatusChange.objects.bulk_create(changes, batch_size=500)
     return created
 

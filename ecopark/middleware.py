@@ -56,3 +56,17 @@ def client_ip(request) -> str:
     if proxies and len(forwarded) >= proxies:
         return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR", "")
+
+
+class AuditContextMiddleware:
+    """Changes made while answering a request are recorded as the user's, through the web or the admin."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from ecopark.audit import audit_context
+
+        channel = "admin" if request.path.startswith("/admin/") else "web"
+        with audit_context(actor=getattr(request, "user", None), channel=channel):
+            return self.get_response(request)

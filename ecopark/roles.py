@@ -42,5 +42,6 @@ def ensure_role_groups(**kwargs) -> None:
     editable = Permission.objects.filter(content_type__app_label__in=STAFF_EDITABLE_APPS).exclude(
         codename__in=["add_statuschange", "change_statuschange", "delete_statuschange"]
     )
+    audit = Permission.objects.filter(content_type__app_label="ecopark", codename="view_auditentry")
     for role in (Role.ADMINISTRATOR, Role.STAFF):
-        groups[role].permissions.add(*editable)
+        groups[role].permissions.add(*editable, *audit)

@@ -1,7 +1,13 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
+from ecopark.models import AuditEntry
 from measures.models import (
     Co2eTrailLine,
     EmissionFactor,
@@ -129,8 +135,28 @@ class MeasureAdmin(admin.ModelAdmin):
         "sink_park",
         "sink_organisation",
     ]
-    readonly_fields = ["status", "co2e_t", "co2e_computed_t", "co2e_biogenic_t", "version", "created_by", "created_at"]
+    readonly_fields = ["status", "co2e_t", "co2e_computed_t", "co2e_biogenic_t", "version", "created_by",
+                       "created_at", "change_history"]  # fmt: skip
     inlines = [MeasureSavingInline, ResourceFlowInline, Co2eTrailLineInline, StatusChangeInline]
+
+    @admin.display(description=_("change history"))
+    def change_history(self, obj):
+        """The measure's audit entries (its own fields; its lines have entries of their own)."""
+        if obj.pk is None:
+            return "-"
+        entries = AuditEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(Measure), object_id=str(obj.pk)
+        ).select_related("actor")[:50]
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (date_format(timezone.localtime(e.at), "SHORT_DATETIME_FORMAT"), e.actor or "-",
+                 e.get_channel_display(), "; ".join(f"{k}: {o} → {n}" for k, (o, n) in sorted(e.changes.items())))
+                for e in entries
+            ),
+        )  # fmt: skip
+        return format_html("<table>{}</table>", rows) if entries else "-"
 
     def save_model(self, request, obj, form, change):
         """The admin's change view runs in one transaction: record how the roll-up counted the measure first."""

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from ecopark.audit import record_created
 from measures.models import (
     SINK_FIELDS,
     SOURCE_FIELDS,
@@ -162,8 +163,8 @@ def measure_create(
     measure.created_by = created_by
     _check_shape(measure)
     measure.save()
-    MeasureSaving.objects.bulk_create([saving_line(measure, line) for line in savings])
-    ResourceFlow.objects.bulk_create([flow_line(measure, line) for line in flows])
+    record_created(MeasureSaving.objects.bulk_create([saving_line(measure, line) for line in savings]))
+    record_created(ResourceFlow.objects.bulk_create([flow_line(measure, line) for line in flows]))
     StatusChange.objects.create(
         measure=measure,
         from_status="",
@@ -224,12 +225,12 @@ def measure_update(
     if savings is not None:
         _check_unique_resources(savings)
         measure.savings.all().delete()
-        MeasureSaving.objects.bulk_create([saving_line(measure, line) for line in savings])
+        record_created(MeasureSaving.objects.bulk_create([saving_line(measure, line) for line in savings]))
     if flows is not None:
         if flows and measure.kind != Measure.Kind.IS:
             raise ValidationError(_("Only a symbiosis exchange has resource flows."), code="flows")
         measure.flows.all().delete()
-        ResourceFlow.objects.bulk_create([flow_line(measure, line) for line in flows])
+        record_created(ResourceFlow.objects.bulk_create([flow_line(measure, line) for line in flows]))
     figures_recompute(Measure.objects.filter(pk=measure.pk))
     measure.refresh_from_db()
     return measure

@@ -1,0 +1,98 @@
+"""The audit trail: who changed what, when, through which channel, with old and new values.
+
+Every save and delete of an audited model is recorded by signals; bulk inserts made by the services are recorded
+explicitly (`record_created`). The actor and channel come from the context: the web middleware sets them for
+requests (the admin is its own channel); tasks, imports and the API set theirs with `audit_context`.
+"""
+
+import contextlib
+import contextvars
+import json
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+
+_context: contextvars.ContextVar[tuple[object, str]] = contextvars.ContextVar("audit_context", default=(None, "system"))
+
+AUDITED = {
+    "parks": ["Province", "ProvinceStatistic", "Park", "ParkMembership"],
+    "enterprises": ["Enterprise", "Organisation"],
+    "measures": ["Measure", "MeasureSaving", "ResourceFlow", "EmissionFactor", "ExchangeRate", "Resource"],
+    "reports": ["ProgrammeTarget"],
+}
+# Derived values, recomputed from the audited ones, and bookkeeping: not changes anyone made.
+IGNORED_FIELDS = {"updated_at", "created_at", "version", "quantity_canonical", "verified_quantity_canonical"}
+
+
+@contextlib.contextmanager
+def audit_context(*, actor, channel: str):
+    """Record changes made inside this block as made by `actor` through `channel`."""
+    token = _context.set((actor, channel))
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def current() -> tuple[object, str]:
+    return _context.get()
+
+
+def _value(instance: models.Model, field: models.Field):
+    value = field.value_from_object(instance)
+    if isinstance(field, models.DecimalField) and value is not None:
+        # As stored: Decimal("0.66") entered and 0.660000 read back are the same value.
+        return str(Decimal(value).quantize(Decimal(1).scaleb(-field.decimal_places)))
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def snapshot(instance: models.Model) -> dict:
+    """The audited field values of a row, as JSON-ready values."""
+    return {
+        field.attname: _value(instance, field)
+        for field in instance._meta.concrete_fields
+        if not field.primary_key and field.attname not in IGNORED_FIELDS and not field.name.startswith("co2e_")
+        and field.editable
+    }  # fmt: skip
+
+
+def _entry(instance: models.Model, action: str, changes: dict):
+    from django.contrib.contenttypes.models import ContentType
+
+    from ecopark.models import AuditEntry
+
+    actor, channel = current()
+    return AuditEntry(
+        actor=actor if getattr(actor, "pk", None) else None,
+        channel=channel,
+        action=action,
+        content_type=ContentType.objects.get_for_model(type(instance)),
+        object_id=str(instance.pk),
+        object_repr=str(instance)[:200],
+        changes=changes,
+    )
+
+
+def record(instance: models.Model, action: str, before: dict | None) -> None:
+    """Write one entry for a create, update or delete; an update that changed nothing audited writes none."""
+    after = snapshot(instance) if action != "delete" else {}
+    if action == "create":
+        changes = {k: [None, v] for k, v in after.items() if v not in (None, "")}
+    elif action == "delete":
+        changes = {k: [v, None] for k, v in (before or {}).items() if v not in (None, "")}
+    else:
+        changes = {k: [before.get(k), v] for k, v in after.items() if before is not None and before.get(k) != v}
+        if not changes:
+            return
+    _entry(instance, action, changes).save()
+
+
+def record_created(instances: Iterable[models.Model]) -> None:
+    """Entries for rows inserted in bulk (bulk_create sends no signals): one per row."""
+    from ecopark.models import AuditEntry
+
+    entries = [_entry(i, "create", {k: [None, v] for k, v in snapshot(i).items() if v not in (None, "")})
+               for i in instances]  # fmt: skip
+    AuditEntry.objects.bulk_create(entries, batch_size=500)
