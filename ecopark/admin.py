@@ -37,12 +37,17 @@ def export_csv(modeladmin, request, queryset):
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(admin.ModelAdmin):
-    list_display = ["at", "actor", "channel", "action", "content_type", "object_repr"]
+    list_display = ["at", "actor", "channel", "action", "record_type", "object_repr"]
     list_filter = ["channel", "action", "content_type"]
     search_fields = ["object_repr", "object_id", "actor__username"]
     list_select_related = ["actor", "content_type"]
     actions = [export_csv]
     date_hierarchy = "at"
+
+    @admin.display(description=_("type"), ordering="content_type")
+    def record_type(self, entry):
+        model = entry.content_type.model_class()
+        return model._meta.verbose_name if model else entry.content_type.model
 
     def has_add_permission(self, request):
         return False

@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Sum
+from django.utils import translation
 
 from ecopark.audit import record_created
 from ecopark.roles import Role
@@ -237,6 +238,12 @@ def _enterprises(parks: dict[str, Park]) -> list[Enterprise]:
     return enterprises
 
 
+def _label(choice, language: str) -> str:
+    """A choice's label in the given language, whatever language is active."""
+    with translation.override(language):
+        return str(choice.label)
+
+
 def _identified_on(index: int, count: int) -> datetime.date:
     span = (datetime.date(2023, 10, 31) - START).days
     return START + datetime.timedelta(days=span * index // count)
@@ -258,8 +265,8 @@ def _plan_recp(enterprises: list[Enterprise]) -> list[PlannedMeasure]:
                     enterprise=enterprise,
                     park_id=enterprise.park_id,
                     technique=technique,
-                    title_vi=f"Giải pháp minh họa {n + 1:03d}: {technique.label}",
-                    title_en=f"Demo option {n + 1:03d}: {technique.label}",
+                    title_vi=f"Giải pháp minh họa {n + 1:03d}: {_label(technique, 'vi')}",
+                    title_en=f"Demo option {n + 1:03d}: {_label(technique, 'en')}",
                     identified_on=identified_on,
                     estimate_year=identified_on.year,
                     status=Measure.Status.IDENTIFIED,
@@ -309,9 +316,8 @@ def _plan_is(parks: dict[str, Park], enterprises: list[Enterprise]) -> list[Plan
             else:
                 measure.source_enterprise = members[k % len(members)]
                 measure.sink_enterprise = members[(k + 1 + k // len(members)) % len(members)]
-            label = exchange_type.label
-            measure.title_vi = f"Cộng sinh minh họa {n:02d}: {label}"
-            measure.title_en = f"Demo symbiosis {n:02d}: {label}"
+            measure.title_vi = f"Cộng sinh minh họa {n:02d}: {_label(exchange_type, 'vi')}"
+            measure.title_en = f"Demo symbiosis {n:02d}: {_label(exchange_type, 'en')}"
             plan = PlannedMeasure(measure)
             plan.steps = ADVANCE[: [0, 1, 2, 3, 3, 4][k % 6]]
             plans.append(plan)
