@@ -22,8 +22,8 @@ AUDITED = {
     "measures": ["Measure", "MeasureSaving", "ResourceFlow", "EmissionFactor", "ExchangeRate", "Resource"],
     "reports": ["ProgrammeTarget"],
 }
-# Derived values, recomputed from the audited ones, and bookkeeping: not changes anyone made.
-IGNORED_FIELDS = {"updated_at", "created_at", "version", "quantity_canonical", "verified_quantity_canonical"}
+# Bookkeeping that changes with every save: not a change anyone made.
+IGNORED_FIELDS = {"updated_at", "created_at"}
 
 
 @contextlib.contextmanager
@@ -53,9 +53,9 @@ def snapshot(instance: models.Model) -> dict:
     return {
         field.attname: _value(instance, field)
         for field in instance._meta.concrete_fields
-        if not field.primary_key and field.attname not in IGNORED_FIELDS and not field.name.startswith("co2e_")
-        and field.editable
-    }  # fmt: skip
+        # Computed figures (editable=False) follow from the audited values and are not changes anyone made.
+        if not field.primary_key and field.editable and field.attname not in IGNORED_FIELDS
+    }
 
 
 def _entry(instance: models.Model, action: str, changes: dict):

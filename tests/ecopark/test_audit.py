@@ -56,6 +56,21 @@ def test_an_edit_records_old_and_new_values_and_a_transition_records_the_status(
 
 
 @pytest.mark.django_db
+def test_an_entered_co2e_and_its_method_are_on_record(staff_user):
+    measure = measure_create(measure=recp_measure(EnterpriseFactory()), savings=savings(("electricity", 10, "kWh")))
+    with audit_context(actor=staff_user, channel="web"):
+        measure_update(
+            measure_id=measure.pk,
+            changes={"co2e_entered_t": Decimal("120.5"), "co2e_method": "Metered boiler fuel, 12 months"},
+        )
+    entry = entries_for(Measure, measure.pk).get(action="update")
+    assert entry.changes == {
+        "co2e_entered_t": [None, "120.500"],
+        "co2e_method": ["", "Metered boiler fuel, 12 months"],
+    }
+
+
+@pytest.mark.django_db
 def test_replacing_savings_records_the_deleted_and_the_new_rows(staff_user):
     measure = measure_create(measure=recp_measure(EnterpriseFactory()), savings=savings(("electricity", 10, "kWh")))
     old_line = measure.savings.get()
