@@ -21,8 +21,8 @@ from ecopark.audit import record_created
 from ecopark.roles import Role
 from enterprises.models import Enterprise, Organisation
 from measures.models import Measure, MeasureSaving, Resource, ResourceFlow, StatusChange
-from measures.selectors import CO2E_PLACES, exact_sum
-from measures.services import FlowInput, SavingInput, figures_recompute, flow_line, saving_line
+from measures.selectors import exact_sum
+from measures.services import CO2E_PLACES, FlowInput, SavingInput, figures_recompute, flow_line, saving_line
 from parks.models import Park, ParkMembership, Province, ProvinceStatistic
 from reports.services import rollup_rebuild
 

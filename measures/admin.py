@@ -18,7 +18,15 @@ from measures.models import (
     ResourceFlow,
     StatusChange,
 )
-from measures.services import FlowInput, SavingInput, figures_recompute, flow_line, saving_line
+from measures.services import (
+    FlowInput,
+    SavingInput,
+    align_park,
+    figures_recompute,
+    flow_line,
+    record_first_status,
+    saving_line,
+)
 from reports.services import rollup_mark_changing, rollup_mark_created
 
 
@@ -166,18 +174,10 @@ class MeasureAdmin(admin.ModelAdmin):
             obj.version += 1
         else:
             obj.created_by = request.user
-        if obj.kind == Measure.Kind.RECP and obj.enterprise_id:
-            obj.park_id = obj.enterprise.park_id
+        align_park(obj)
         super().save_model(request, obj, form, change)
         if not change:
-            StatusChange.objects.create(
-                measure=obj,
-                from_status="",
-                to_status=obj.status,
-                changed_by=request.user,
-                effective_on=obj.identified_on,
-                reason=obj.status_reason,
-            )
+            record_first_status(obj, changed_by=request.user)
             rollup_mark_created([obj.pk])
 
     def save_related(self, request, form, formsets, change):

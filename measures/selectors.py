@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.db.models import Count, Q, QuerySet, Sum
 
 from measures.models import Measure, MeasureSaving, Resource
+from measures.services import CO2E_PLACES
 
 LIVE = ~Q(status__in=Measure.CLOSED_STATUSES)
 PROPOSED_OR_LATER = Q(
@@ -20,7 +21,6 @@ PROPOSED_OR_LATER = Q(
 
 QUANTITY_PLACES = Decimal("0.0001")
 MONEY_PLACES = Decimal("0.01")
-CO2E_PLACES = Decimal("0.001")
 
 
 def exact_sum(total, places: Decimal) -> Decimal:

@@ -119,10 +119,27 @@ def flow_line(measure: Measure, line: FlowInput) -> ResourceFlow:
     )
 
 
-def _check_shape(measure: Measure) -> None:
-    """The park a measure counts in follows its enterprise for RECP; both kinds pass model validation."""
+def align_park(measure: Measure) -> None:
+    """A RECP measure counts in its enterprise's park."""
     if measure.kind == Measure.Kind.RECP and measure.enterprise_id is not None:
         measure.park_id = measure.enterprise.park_id
+
+
+def record_first_status(measure: Measure, *, changed_by) -> StatusChange:
+    """The first line of a new measure's status history."""
+    return StatusChange.objects.create(
+        measure=measure,
+        from_status="",
+        to_status=measure.status,
+        changed_by=changed_by,
+        effective_on=measure.identified_on,
+        reason=measure.status_reason,
+    )
+
+
+def _check_shape(measure: Measure) -> None:
+    """The park follows the enterprise for RECP; both kinds pass model validation."""
+    align_park(measure)
     measure.full_clean()
 
 
@@ -165,14 +182,7 @@ def measure_create(
     measure.save()
     record_created(MeasureSaving.objects.bulk_create([saving_line(measure, line) for line in savings]))
     record_created(ResourceFlow.objects.bulk_create([flow_line(measure, line) for line in flows]))
-    StatusChange.objects.create(
-        measure=measure,
-        from_status="",
-        to_status=measure.status,
-        changed_by=created_by,
-        effective_on=measure.identified_on,
-        reason=measure.status_reason,
-    )
+    record_first_status(measure, changed_by=created_by)
     figures_recompute(Measure.objects.filter(pk=measure.pk))
     rollup_mark_created([measure.pk])
     measure.refresh_from_db()

@@ -9,7 +9,7 @@ from django.db.models import Max, Min, Q, QuerySet
 
 from measures.models import Measure
 from reports.models import RollupRow, RollupRun
-from reports.services import ALL, STAGES_OF_STATUS, contribution_of
+from reports.services import ALL, STAGES_OF_STATUS, contribution_of, row_variants
 
 Stage = RollupRow.Stage
 ZERO = Decimal(0)
@@ -80,7 +80,7 @@ def enterprise_rows(enterprise_id: int) -> list[dict]:
     )
     for measure in measures:
         c = contribution_of(measure)
-        variants = [(ALL, ""), (c.kind, "")] + ([(c.kind, c.technique)] if c.technique else [])
+        variants = row_variants(c.kind, c.technique)
         for stage in STAGES_OF_STATUS[c.status]:
             kwh, m3, usd, co2 = c.figures(stage)
             for kind, technique in variants:

@@ -49,6 +49,14 @@ Key = tuple[str, int, str, str, str, int]
 ZERO = Decimal(0)
 
 
+def row_variants(kind: str, technique: str) -> list[tuple[str, str]]:
+    """The (kind, technique) rows a measure counts in: all kinds, its kind, and its technique for RECP."""
+    variants = [(ALL, ""), (kind, "")]
+    if kind == Measure.Kind.RECP and technique:
+        variants.append((kind, technique))
+    return variants
+
+
 @dataclass(frozen=True)
 class Contribution:
     """How one measure counts in the roll-up: where, as what, in which year, with which figures."""
@@ -88,9 +96,7 @@ class Contribution:
 
     def rows(self) -> Iterator[tuple[Key, str]]:
         """Every roll-up row this measure counts in, with the stage of each."""
-        variants = [(ALL, ""), (self.kind, "")]
-        if self.kind == Measure.Kind.RECP and self.technique:
-            variants.append((Measure.Kind.RECP, self.technique))
+        variants = row_variants(self.kind, self.technique)
         scopes = [(Level.PROGRAMME, 0), (Level.PROVINCE, self.province_id), (Level.PARK, self.park_id)]
         for stage in STAGES_OF_STATUS[self.status]:
             for level, scope in scopes:
@@ -332,16 +338,6 @@ def rollup_apply_pending(*, limit: int = 5000) -> int:
 
 # The full rebuild. Sums: one GROUP BY over the measures by park, kind, technique, status and year; each status then
 # counts in its stages (in Python, over a few thousand rows). Distinct enterprises: see `_enterprise_counts`.
-_STAGE_FACTS = {
-    Stage.POTENTIAL: ("m.electricity_kwh", "m.water_m3", "COALESCE(m.cost_usd, 0)", "m.co2e_t"),
-    Stage.REALISED: ("m.electricity_kwh", "m.water_m3", "COALESCE(m.cost_usd, 0)", "m.co2e_t"),
-    Stage.VERIFIED: (
-        "COALESCE(m.electricity_kwh_verified, 0)",
-        "COALESCE(m.water_m3_verified, 0)",
-        "COALESCE(m.cost_usd, 0)",
-        "COALESCE(m.co2e_verified_t, 0)",
-    ),
-}
 _SUMS = (
     "SUM(m.electricity_kwh), SUM(m.water_m3), SUM(COALESCE(m.cost_usd, 0)), SUM(m.co2e_t), "
     "SUM(COALESCE(m.electricity_kwh_verified, 0)), SUM(COALESCE(m.water_m3_verified, 0)), "
@@ -379,7 +375,7 @@ def _enterprise_counts_sql() -> str:
         f"SELECT m.park_id, p.province_id, m.kind, m.technique, '{stage}' AS stage, m.reference_year AS year, "
         f"m.{column} AS enterprise_id FROM measures_measure m JOIN parks_park p ON p.id = m.park_id "
         f"WHERE m.kind = '{kind}' AND m.{column} IS NOT NULL AND m.status IN ({_status_list(stage)})"
-        for stage in _STAGE_FACTS
+        for stage in Stage.values
         for column, kind in participant_columns
     )
     selects = []
@@ -401,7 +397,7 @@ _VARIANTS = [(ALL, "", "TRUE"), ("recp", "", "kind = 'recp'"), ("is", "", "kind 
     ("recp", t, f"kind = 'recp' AND technique = '{t}'") for t in Measure.Technique.values
 ]
 _MASKS = [(kind, technique, stage, f"{condition} AND status IN ({_status_list(stage)})")
-          for kind, technique, condition in _VARIANTS for stage in _STAGE_FACTS]  # fmt: skip
+          for kind, technique, condition in _VARIANTS for stage in Stage.values]  # fmt: skip
 _YEAR_BITS = 40  # years one pass covers (PostgreSQL allows 1,664 result columns: 33 masks x 41)
 
 
@@ -491,7 +487,7 @@ def _rebuild(reason: str) -> int:
         estimated = [Decimal(str(v or 0)) for v in values[:4]]
         verified = [Decimal(str(v or 0)) for v in values[4:]]
         verified.insert(2, estimated[2])  # cost: as estimated
-        variants = [(ALL, ""), (kind, "")] + ([(kind, technique)] if kind == "recp" and technique else [])
+        variants = row_variants(kind, technique)
         for stage in STAGES_OF_STATUS[status]:
             figures = verified if stage == Stage.VERIFIED else estimated
             if stage == Stage.POTENTIAL:
