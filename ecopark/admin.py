@@ -1,13 +1,15 @@
 """The audit trail in the admin: readable and exportable, never editable."""
 
 import csv
+import datetime
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ecopark.models import AuditEntry
+from ecopark.models import ApiKey, AuditEntry
+from ecopark.services import DEFAULT_KEY_DAYS, apikey_revoke
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -57,3 +59,38 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.action(description=_("Revoke the selected keys"))
+def revoke_keys(modeladmin, request, queryset):
+    for api_key in queryset:
+        apikey_revoke(api_key=api_key)
+    modeladmin.message_user(request, _("The selected keys no longer work."), messages.SUCCESS)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Staff make keys for partners here; the key is shown once, on saving, and only its digest is kept."""
+
+    list_display = ["name", "owner", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at"]
+    list_filter = ["revoked_at", "expires_at"]
+    search_fields = ["name", "owner__username", "prefix"]
+    readonly_fields = ["prefix", "created_at", "created_by", "last_used_at"]
+    actions = [revoke_keys]
+
+    def get_changeform_initial_data(self, request):
+        return {"expires_at": timezone.now() + datetime.timedelta(days=DEFAULT_KEY_DAYS)}
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        key, prefix = ApiKey.new_secret()
+        obj.set_key(key, prefix)
+        obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+        self.message_user(
+            request,
+            _("Give this key to its owner now; it is not stored and cannot be shown again: %(key)s") % {"key": key},
+            messages.WARNING,
+        )

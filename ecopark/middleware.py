@@ -4,6 +4,8 @@ from django.conf import settings
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 
+API_PREFIX = "/api/"
+
 
 class ChosenLanguageMiddleware(LocaleMiddleware):
     """Like Django's LocaleMiddleware, but the browser's Accept-Language is ignored: the default is Vietnamese.
@@ -14,6 +16,11 @@ class ChosenLanguageMiddleware(LocaleMiddleware):
     def process_request(self, request):
         chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
         supported = {code for code, _name in settings.LANGUAGES}
+        if request.path.startswith(API_PREFIX) and chosen not in supported:
+            # Scripts say what they want: the API follows Accept-Language (Vietnamese when it names neither).
+            translation.activate(translation.get_language_from_request(request))
+            request.LANGUAGE_CODE = translation.get_language()
+            return
         language = chosen if chosen in supported else settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
@@ -67,6 +74,9 @@ class AuditContextMiddleware:
     def __call__(self, request):
         from ecopark.audit import audit_context
 
-        channel = "admin" if request.path.startswith("/admin/") else "web"
+        # API views set their own context once they know the caller (a key is not a session).
+        channel = (
+            "admin" if request.path.startswith("/admin/") else "api" if request.path.startswith(API_PREFIX) else "web"
+        )
         with audit_context(actor=getattr(request, "user", None), channel=channel):
             return self.get_response(request)

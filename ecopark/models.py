@@ -1,4 +1,7 @@
-"""Project-wide records: the audit trail."""
+"""Project-wide records: the audit trail and partners' API keys."""
+
+import hashlib
+import secrets
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -53,3 +56,65 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor or '-'} {self.action} {self.object_repr}"
+
+
+KEY_PREFIX = "ek"
+
+
+def key_digest(key: str) -> str:
+    """What is stored of a key: its SHA-256 (the key is 256 random bits, so a slow hash adds nothing)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiKey(models.Model):
+    """A key a partner's script sends as `Authorization: Bearer <key>`; it acts as its owner, within their scope.
+
+    Only a digest is stored: the key itself is shown once, when it is made.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys", verbose_name=_("owner")
+    )
+    name = models.CharField(_("name"), max_length=100, help_text=_("What the key is for, e.g. the partner's script."))
+    prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
+    digest = models.CharField(_("digest"), max_length=64, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+        editable=False,
+    )
+    expires_at = models.DateTimeField(_("expires at"))
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True, editable=False)
+    requests_per_minute = models.PositiveIntegerField(
+        _("requests per minute"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: the default limit (API_THROTTLE_RATE)."),
+    )
+
+    class Meta:
+        ordering = ["owner", "name"]
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @classmethod
+    def new_secret(cls) -> tuple[str, str]:
+        """A fresh key and its public prefix: `ek_<prefix>_<secret>`."""
+        prefix = secrets.token_hex(4)
+        return f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}", prefix
+
+    def set_key(self, key: str, prefix: str) -> None:
+        self.prefix = prefix
+        self.digest = key_digest(key)
+
+    def matches(self, key: str) -> bool:
+        return secrets.compare_digest(self.digest, key_digest(key))

@@ -42,6 +42,9 @@ def ensure_role_groups(**kwargs) -> None:
     editable = Permission.objects.filter(content_type__app_label__in=STAFF_EDITABLE_APPS).exclude(
         codename__in=["add_statuschange", "change_statuschange", "delete_statuschange"]
     )
-    audit = Permission.objects.filter(content_type__app_label="ecopark", codename="view_auditentry")
+    audit = Permission.objects.filter(
+        content_type__app_label="ecopark",
+        codename__in=["view_auditentry", "view_apikey", "add_apikey", "change_apikey"],
+    )
     for role in (Role.ADMINISTRATOR, Role.STAFF):
         groups[role].permissions.add(*editable, *audit)

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import JsonResponse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -45,3 +46,27 @@ def healthz(request):
         checks["broker"] = _check_broker()
     healthy = all(value == "ok" for value in checks.values())
     return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
+
+
+def not_found(request, exception=None):
+    """404: JSON in the API's error shape under /api/, the usual page elsewhere."""
+    from django.views.defaults import page_not_found
+
+    from ecopark.middleware import API_PREFIX
+
+    if request.path.startswith(API_PREFIX):
+        error = {"status": 404, "code": "not_found", "message": str(_("Not found."))}
+        return JsonResponse({"error": error}, status=404)
+    return page_not_found(request, exception)
+
+
+def server_error(request):
+    """500: JSON in the API's error shape under /api/, the usual page elsewhere."""
+    from django.views.defaults import server_error as page_server_error
+
+    from ecopark.middleware import API_PREFIX
+
+    if request.path.startswith(API_PREFIX):
+        error = {"status": 500, "code": "server_error", "message": str(_("Something went wrong on our side."))}
+        return JsonResponse({"error": error}, status=500)
+    return page_server_error(request)

@@ -1,6 +1,7 @@
 """The measure register: RECP measures, symbiosis exchanges, their savings and flows, and the factors behind them."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -252,7 +253,9 @@ class Measure(models.Model):
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.IDENTIFIED)
     status_reason = models.TextField(_("reason for the status"), blank=True)
     identified_on = models.DateField(_("identified on"))
-    estimate_year = models.PositiveSmallIntegerField(_("year of the estimate"))
+    estimate_year = models.PositiveSmallIntegerField(
+        _("year of the estimate"), validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
     implemented_on = models.DateField(_("implemented on"), null=True, blank=True)
     verified_on = models.DateField(_("verified on"), null=True, blank=True)
     investment = models.DecimalField(_("investment"), max_digits=18, decimal_places=2, null=True, blank=True)

@@ -7,6 +7,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from measures.models import Measure, MeasureSaving, Resource
 from measures.services import CO2E_PLACES
+from parks.selectors import visible_park_ids
 
 LIVE = ~Q(status__in=Measure.CLOSED_STATUSES)
 PROPOSED_OR_LATER = Q(
@@ -71,3 +72,9 @@ def headline(measures: QuerySet[Measure]) -> Headline:
         cost_usd=exact_sum(sums["cost_usd"], MONEY_PLACES),
         co2e_t=exact_sum(sums["co2e_t"], CO2E_PLACES),
     )
+
+
+def measures_visible_to(user) -> QuerySet[Measure]:
+    """The measures a user may see: those counted in the parks they may see (lists and details alike)."""
+    ids = visible_park_ids(user)
+    return Measure.objects.all() if ids is None else Measure.objects.filter(park_id__in=ids)

@@ -442,3 +442,20 @@ def figures_recompute(measures: QuerySet[Measure]) -> int:
             )
             count += 1
     return count
+
+
+@transaction.atomic
+def measures_follow_enterprise(*, enterprise) -> int:
+    """An enterprise moved to another park: its RECP measures now count there (the roll-up is told)."""
+    moved = list(
+        Measure.objects.filter(enterprise=enterprise, kind=Measure.Kind.RECP)
+        .exclude(park_id=enterprise.park_id)
+        .values_list("pk", flat=True)
+    )
+    if moved:
+        rollup_mark_changing(moved)
+        for measure in Measure.objects.filter(pk__in=moved):
+            measure.park_id = enterprise.park_id
+            measure.version += 1
+            measure.save(update_fields=["park", "version", "updated_at"])
+    return len(moved)

@@ -4,17 +4,39 @@ from django.db.models import Count, Q, QuerySet
 
 from ecopark.roles import Role, role_of, sees_all_parks
 from measures.models import Measure
-from parks.models import Park
+from parks.models import Park, ParkMembership, Province
 
 
 def parks_visible_to(user) -> QuerySet[Park]:
-    """The parks a user may see: all for staff, their memberships for a park manager, none otherwise."""
+    """The parks a user may see: all for staff and partners (who read through the API), their memberships for a
+    park manager, none otherwise. Every scoped read of the register starts here."""
     parks = Park.objects.select_related("province")
-    if sees_all_parks(user):
+    role = role_of(user)
+    if sees_all_parks(user) or role == Role.PARTNER:
         return parks
-    if role_of(user) == Role.PARK_MANAGER:
-        return parks.filter(memberships__user=user)
+    if role == Role.PARK_MANAGER:
+        return parks.filter(memberships__user=user)  # the same rows as visible_park_ids, in one query
     return parks.none()
+
+
+def visible_park_ids(user) -> list[int] | None:
+    """The ids of the parks a user may see, or None for all of them (asked once per request)."""
+    role = role_of(user)
+    if sees_all_parks(user) or role == Role.PARTNER:
+        return None
+    if role != Role.PARK_MANAGER:
+        return []
+    if not hasattr(user, "_ecopark_park_ids"):
+        user._ecopark_park_ids = list(ParkMembership.objects.filter(user=user).values_list("park_id", flat=True))
+    return user._ecopark_park_ids
+
+
+def provinces_visible_to(user) -> QuerySet[Province]:
+    """Provinces are public reference data for anyone with a role; a park manager sees those of their parks."""
+    ids = visible_park_ids(user)
+    if ids is None:
+        return Province.objects.all()
+    return Province.objects.filter(parks__in=ids).distinct()
 
 
 def parks_with_counts(user) -> QuerySet[Park]:

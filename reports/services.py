@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from ecopark.counts import bump_count_version
 from measures.models import Measure
 from reports.models import RollupPending, RollupRow, RollupRun
 
@@ -157,6 +158,7 @@ def rollup_mark_created(measure_ids: Iterable[int]) -> None:
 def _upsert_pending(rows: list[RollupPending]) -> None:
     if not rows:
         return
+    bump_count_version(Measure._meta.db_table)  # every writer of measures passes here, bulk ones included
     now = timezone.now()
     for row in rows:
         row.marked_at = now

@@ -4,7 +4,8 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from measures.models import EmissionFactor, ExchangeRate
+from ecopark.counts import bump_count_version
+from measures.models import EmissionFactor, ExchangeRate, Measure
 from reports.tasks import recompute_after_reference_change
 
 
@@ -20,3 +21,9 @@ def factor_changed(sender, instance: EmissionFactor, **kwargs) -> None:
 def rate_changed(sender, instance: ExchangeRate, **kwargs) -> None:
     reason = f"exchange rate changed: {instance}"
     transaction.on_commit(lambda: recompute_after_reference_change.delay(currency=True, reason=reason[:300]))
+
+
+@receiver([post_save, post_delete], sender=Measure, dispatch_uid="reports.measure_written")
+def measure_written(sender, instance: Measure, **kwargs) -> None:
+    """Counts of measure lists kept in the cache are forgotten on any write (bulk writers do it themselves)."""
+    bump_count_version(Measure._meta.db_table)

@@ -6,7 +6,7 @@ from pathlib import Path
 from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
-from ecopark.env import env_int, env_str
+from ecopark.env import env_bool, env_int, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("ECOPARK_VAR_DIR", str(BASE_DIR / "var")))
@@ -21,6 +21,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "axes",
     "ecopark",
     "parks",
@@ -117,10 +120,63 @@ STORAGES = {
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
 
+# The API (/api/v1/): partners' keys first (so that a missing key answers 401 with `WWW-Authenticate: Bearer`),
+# then the browser's session. Every view is denied unless the caller's role allows it (ecopark.api.permissions).
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "ecopark.api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["ecopark.api.permissions.RoleAccess"],
+    "DEFAULT_THROTTLE_CLASSES": ["ecopark.api.throttling.KeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api": env_str("API_THROTTLE_RATE", "300/minute")},
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "ecopark.api.pagination.ApiPagination",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "ecopark.api.renderers.CSVRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "ecopark.api.exceptions.error_response",
+    "COERCE_DECIMAL_TO_STRING": False,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ecopark API",
+    "DESCRIPTION": (
+        "Read the register of Viet Nam's eco-industrial park programme (provinces, parks, enterprises, RECP "
+        "measures and symbiosis exchanges) and its roll-ups of savings; programme staff may also write measures. "
+        "Send a partner key as `Authorization: Bearer <key>`. Figures are annual rates; roll-ups say when they "
+        'were computed (`as_of`). Errors are JSON: `{"error": {"status", "code", "message", "fields"}}`.'
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["ecopark.api.permissions.AnyRole"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "ecopark.api.schema.add_error_responses",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "MeasureKindEnum": "measures.models.Measure.Kind",
+        "OrganisationKindEnum": "enterprises.models.Organisation.Kind",
+        "RollupKindEnum": "reports.api.serializers.KINDS",
+        "RollupLevelEnum": "reports.api.serializers.LEVELS",
+        "UnitEnum": "measures.units.UNIT_CHOICES",
+        "MeasureStatusEnum": "measures.models.Measure.Status",
+        "CurrencyEnum": "measures.models.Currency",
+    },
+}
+# Park managers may also create and change their parks' measures (not only read them) when this is on.
+PARK_MANAGERS_MAY_EDIT = env_bool("PARK_MANAGERS_MAY_EDIT", default=False)
 
 # Celery, configured from these settings through the CELERY_ namespace (ecopark/celery.py).
 CELERY_TASK_ACKS_LATE = True

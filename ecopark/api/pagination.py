@@ -1,0 +1,86 @@
+"""Pages of 50 (up to 500) by number, or a cursor for full exports (`?cursor=` starts one, ordered by id)."""
+
+from django.core.paginator import Paginator
+from django.utils.functional import cached_property
+from rest_framework.pagination import CursorPagination, PageNumberPagination
+
+from ecopark.counts import cached_count
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+
+class ApiPagination(PageNumberPagination):
+    """Page-number pages with `count`; with a `cursor` parameter, cursor pages (no count, stable under inserts)."""
+
+    page_size = PAGE_SIZE
+    page_size_query_param = "page_size"
+    max_page_size = MAX_PAGE_SIZE
+    cursor_query_param = "cursor"
+
+    def paginate_queryset(self, queryset, request, view=None):
+        if self.cursor_query_param in request.query_params:
+            self._cursor = _IdCursor()
+            return self._cursor.paginate_queryset(queryset, request, view)
+        self._cursor = None
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data):
+        if self._cursor is not None:
+            return self._cursor.get_paginated_response(data)
+        return super().get_paginated_response(data)
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["results"],
+            "properties": {
+                "count": {"type": "integer", "description": "Rows the filter matches (page-number mode only)."},
+                "next": {"type": "string", "nullable": True, "format": "uri"},
+                "previous": {"type": "string", "nullable": True, "format": "uri"},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        parameters.append(
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Cursor mode for full exports: send it empty to start, then follow `next`. "
+                "Ordered by id; `page` and `ordering` are ignored.",
+                "schema": {"type": "string"},
+            }
+        )
+        return parameters
+
+
+class _IdCursor(CursorPagination):
+    ordering = ("pk",)
+    page_size = PAGE_SIZE
+    page_size_query_param = "page_size"
+    max_page_size = MAX_PAGE_SIZE
+
+    def get_ordering(self, request, queryset, view):
+        return self.ordering
+
+    def get_paginated_response(self, data):
+        from rest_framework.response import Response
+
+        return Response({"next": self.get_next_link(), "previous": self.get_previous_link(), "results": data})
+
+
+class CachedCountPaginator(Paginator):
+    """A paginator whose count is remembered between writes of its table (ecopark.counts)."""
+
+    @cached_property
+    def count(self) -> int:
+        return cached_count(self.object_list, lambda: super(CachedCountPaginator, self).count)
+
+
+class CachedCountPagination(ApiPagination):
+    """For the measures (a million rows): the same pages, with the count kept between writes."""
+
+    django_paginator_class = CachedCountPaginator

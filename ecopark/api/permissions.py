@@ -1,0 +1,34 @@
+"""Who may do what through the API. Reads: anyone with a role (scope is the queryset's business). Writes: staff."""
+
+from django.conf import settings
+from rest_framework import permissions
+
+from ecopark.roles import Role, role_of
+
+WRITERS = (Role.ADMINISTRATOR, Role.STAFF)
+
+
+class RoleAccess(permissions.BasePermission):
+    """Deny unless the caller has a role; writes only for programme staff and administrators, and for park managers
+    on views that allow it (`park_managers_may_write`) when the programme allows it (PARK_MANAGERS_MAY_EDIT)."""
+
+    def has_permission(self, request, view) -> bool:
+        role = role_of(request.user)
+        if role is None:
+            return False
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        if role in WRITERS:
+            return True
+        return (
+            role == Role.PARK_MANAGER
+            and getattr(view, "park_managers_may_write", False)
+            and settings.PARK_MANAGERS_MAY_EDIT
+        )
+
+
+class AnyRole(permissions.BasePermission):
+    """The schema and the documentation: anyone with a role, for reading."""
+
+    def has_permission(self, request, view) -> bool:
+        return role_of(request.user) is not None and request.method in permissions.SAFE_METHODS

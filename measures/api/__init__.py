@@ -1,0 +1,1 @@
+"""The measures part of the REST API."""

@@ -1,0 +1,1 @@
+"""The parks part of the REST API."""

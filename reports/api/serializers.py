@@ -1,0 +1,65 @@
+"""Programme targets and roll-up rows as the API shows them."""
+
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from measures.models import Measure
+from reports.models import ProgrammeTarget, RollupRow
+from reports.services import ALL
+
+LEVELS = ["programme", "province", "park", "enterprise"]
+KINDS = [ALL, *Measure.Kind.values]
+
+
+class ProgrammeTargetSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProgrammeTarget
+        fields = ["id", "indicator", "name_vi", "name_en", "value", "year", "source"]
+
+
+class RollupQuerySerializer(serializers.Serializer):
+    """Which roll-up rows: a level, optionally one scope, a kind, a technique, a stage and a year."""
+
+    level = serializers.ChoiceField(choices=LEVELS, default="programme")
+    id = serializers.IntegerField(
+        required=False, min_value=1, help_text="The province, park or enterprise (required for enterprise)."
+    )
+    kind = serializers.ChoiceField(choices=KINDS, default=ALL, help_text="all, recp or is.")
+    technique = serializers.ChoiceField(
+        choices=["", *Measure.Technique.values], default="", help_text="A RECP technique (kind=recp); empty: all."
+    )
+    stage = serializers.ChoiceField(choices=RollupRow.Stage.values, required=False, help_text="Empty: all three.")
+    year = serializers.IntegerField(
+        default=0, min_value=0, max_value=2100, help_text="Reference year of the measures; 0: all years together."
+    )
+
+    def validate(self, attrs):
+        if attrs["level"] == "enterprise" and "id" not in attrs:
+            raise serializers.ValidationError({"id": [self.fields["id"].error_messages["required"]]})
+        if attrs["technique"] and attrs["kind"] != Measure.Kind.RECP:
+            raise serializers.ValidationError({"technique": [_("A technique goes with kind=recp.")]})
+        return attrs
+
+
+class RollupRowSerializer(serializers.Serializer):
+    """Annual savings of one scope, kind, technique, stage and year, as of when they were computed."""
+
+    level = serializers.ChoiceField(choices=LEVELS)
+    id = serializers.IntegerField(allow_null=True, help_text="The scope's id; null for the programme.")
+    kind = serializers.ChoiceField(choices=KINDS)
+    technique = serializers.CharField(allow_blank=True)
+    stage = serializers.ChoiceField(choices=RollupRow.Stage.values)
+    year = serializers.IntegerField(help_text="0: all years together.")
+    electricity_kwh = serializers.DecimalField(max_digits=24, decimal_places=4)
+    water_m3 = serializers.DecimalField(max_digits=24, decimal_places=4)
+    cost_usd = serializers.DecimalField(max_digits=22, decimal_places=2, allow_null=True)
+    co2e_t = serializers.DecimalField(max_digits=20, decimal_places=3)
+    measure_count = serializers.IntegerField()
+    enterprise_count = serializers.IntegerField()
+    as_of = serializers.DateTimeField(allow_null=True)
+    withheld = serializers.ListField(child=serializers.CharField())
+
+
+class RollupResponseSerializer(serializers.Serializer):
+    as_of = serializers.DateTimeField(allow_null=True, help_text="When the oldest of these figures was computed.")
+    results = RollupRowSerializer(many=True)
