@@ -68,7 +68,21 @@ CHECKS = [
 
 
 @pytest.fixture
-def bearer(staff_user) -> str:
+def _keep_the_test_connection():
+    """Requests sent straight to the WSGI app would close the test's database connection at their end; Django's
+    own test client prevents that the same way."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def bearer(staff_user, _keep_the_test_connection) -> str:
     return key_client(staff_user, requests_per_minute=100_000)._credentials["HTTP_AUTHORIZATION"]
 
 
