@@ -116,6 +116,9 @@ def main() -> None:
     parser.add_argument("--enterprises", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
+    parser.add_argument("--skip-rollup", action="store_true", help="only the API benchmark")
+    parser.add_argument("--skip-api", action="store_true", help="only the roll-up benchmark")
+    parser.add_argument("--api-seconds", type=int, default=15)
     args = parser.parse_args()
     os.environ.setdefault("ROLLUP_DEBOUNCE_SECONDS", "3600")  # the benchmark applies pending changes itself
     setup_django()
@@ -129,12 +132,57 @@ def main() -> None:
 
     from bench.generate import generate
     from measures.models import Measure
-    from reports.services import rollup_rebuild
 
     print(f"generating {args.measures:,} measures ...", flush=True)
     gen = generate(measures=args.measures, parks=args.parks, enterprises=args.enterprises)
     count = Measure.objects.count()
     print(f"generated in {sum(gen.values()):.1f} s: {gen}", flush=True)
+
+    if not args.skip_rollup:
+        rollup_section(args, count)
+    if not args.skip_api:
+        api_section(args, count)
+
+
+def api_section(args, count: int) -> None:
+    from bench.api import CLIENTS, measure_api
+
+    print("API: gunicorn + wrk ...", flush=True)
+    figures = measure_api(seconds=args.api_seconds)
+    api, floor = figures["api"], figures["floor"]
+    share = api["rps"] / floor["rps"]
+    print(f"API {api}, floor {floor}, share {share:.0%}", flush=True)
+    rows = [
+        ("Throughput of `/api/v1/measures/?page_size=50` (partner key)", f"{api['rps']:.0f} req/s",
+         f"{floor['rps']:.0f} req/s", f"{share:.0%}", "≥ 60% of floor", "met" if share >= 0.6 else "NOT met"),
+        (f"p95 latency at {CLIENTS} concurrent clients", f"{api['p95_ms']:.0f} ms", f"{floor['p95_ms']:.0f} ms",
+         f"{api['p95_ms'] / floor['p95_ms']:.2f}x", "< 150 ms", "met" if api["p95_ms"] < 150 else "NOT met"),
+        ("Median latency", f"{api['p50_ms']:.0f} ms", f"{floor['p50_ms']:.0f} ms", "-", "-", "-"),
+    ]  # fmt: skip
+    section = [
+        "## REST API (measures list)",
+        "",
+        f"Run {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} on {machine()}.",
+        f"Data: {count:,} measures. gunicorn with production settings ({figures['workers']} sync workers), Redis "
+        f"cache, wrk on loopback with {CLIENTS} connections for {figures['seconds']} s per endpoint (the floor "
+        "before and after the API, averaged).",
+        "",
+        "| benchmark | measured | floor (same run) | ratio | target | verdict |",
+        "|---|---|---|---|---|---|",
+        *[f"| {' | '.join(r)} |" for r in rows],
+        "",
+        "Floor: `bench/urls.py` returns the same 50 rows and columns with `.values()` and `JsonResponse`, no "
+        "authentication, no count. The API also authenticates the key, checks the role and the throttle, counts "
+        "the rows (cached between writes) and withholds what the partner may not see. The query count of the list "
+        "does not grow with the page size (`tests/api/test_measures.py`).",
+        "",
+    ]
+    write_section(Path(args.output), "## REST API (measures list)", "\n".join(section))
+    print(f"written to {args.output}")
+
+
+def rollup_section(args, count: int) -> None:
+    from reports.services import rollup_rebuild
 
     floor = median_seconds(floor_group_by, args.runs)
     rebuild = median_seconds(lambda: rollup_rebuild(reason="bench"), args.runs)

@@ -11,6 +11,7 @@ class EcoparkConfig(AppConfig):
         from ecopark.roles import ensure_role_groups
 
         signals.connect()
+        signals.connect_key_cache()
 
         # After every app's migrations (idempotent): an app's permissions exist only once its own have run.
         post_migrate.connect(ensure_role_groups, dispatch_uid="ecopark.ensure_role_groups")

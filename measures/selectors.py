@@ -78,3 +78,30 @@ def measures_visible_to(user) -> QuerySet[Measure]:
     """The measures a user may see: those counted in the parks they may see (lists and details alike)."""
     ids = visible_park_ids(user)
     return Measure.objects.all() if ids is None else Measure.objects.filter(park_id__in=ids)
+
+
+def with_parties(measures: list[Measure]) -> list[Measure]:
+    """Attach the parks and enterprises a page of measures names, in two queries whatever the page size.
+
+    Cheaper than joining six tables per page: PostgreSQL spends longer planning such a join than running it.
+    """
+    from enterprises.models import Enterprise
+    from parks.models import Park
+
+    park_fields, enterprise_fields = ("park", "source_park", "sink_park"), ("enterprise", "source_enterprise",
+                                                                             "sink_enterprise")  # fmt: skip
+    park_ids = {getattr(m, f"{f}_id") for m in measures for f in park_fields} - {None}
+    enterprise_ids = {getattr(m, f"{f}_id") for m in measures for f in enterprise_fields} - {None}
+    parks = Park.objects.order_by().only("id", "code").in_bulk(park_ids) if park_ids else {}
+    enterprises = Enterprise.objects.order_by().only("id", "code", "name", "partner_consent", "park_id")
+    enterprises = enterprises.in_bulk(enterprise_ids) if enterprise_ids else {}
+    for measure in measures:
+        for field in park_fields:
+            pk = getattr(measure, f"{field}_id")
+            if pk is not None:
+                setattr(measure, field, parks[pk])
+        for field in enterprise_fields:
+            pk = getattr(measure, f"{field}_id")
+            if pk is not None:
+                setattr(measure, field, enterprises[pk])
+    return measures

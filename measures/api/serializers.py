@@ -8,6 +8,7 @@ from django.db import transaction
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ecopark.api.fast import FastRepresentation
 from ecopark.api.fields import ScopedPrimaryKeyField, ScopedSlugField, withholds_confidential
 from enterprises.selectors import enterprises_visible_to, organisations_visible_to
 from measures.models import (
@@ -86,8 +87,8 @@ class StatusChangeSerializer(serializers.ModelSerializer):
         fields = ["from_status", "to_status", "effective_on", "reason", "changed_by", "changed_at"]
 
 
-class MeasureListSerializer(serializers.ModelSerializer):
-    """A measure without its lines: what a page of the list shows."""
+class MeasureListSerializer(FastRepresentation, serializers.ModelSerializer):
+    """A measure without its lines: what a page of the list shows (read with the fast path: pages of 500)."""
 
     park = ScopedSlugField(selector=parks_visible_to, required=False, help_text="Park code (RECP: the enterprise's).")
     enterprise = ScopedSlugField(

@@ -20,7 +20,7 @@ from measures.api.serializers import (
 )
 from measures.filtersets import MeasureFilterSet
 from measures.models import Co2eTrailLine, EmissionFactor, ExchangeRate, MeasureSaving, Resource, ResourceFlow
-from measures.selectors import measures_visible_to
+from measures.selectors import measures_visible_to, with_parties
 from measures.services import StaleEdit, measure_delete, measure_transition
 
 
@@ -41,15 +41,21 @@ class MeasureViewSet(ModelViewSet):
         return MeasureListSerializer if self.action == "list" else MeasureSerializer
 
     def get_queryset(self):
-        measures = measures_visible_to(self.request.user).select_related(*LIST_RELATED)
+        measures = measures_visible_to(self.request.user)
         if self.action == "list":
-            return measures
-        return measures.prefetch_related(
+            return measures.defer(
+                "description_vi", "description_en"
+            )  # the page's parks and enterprises are attached after paging (with_parties)
+        return measures.select_related(*LIST_RELATED).prefetch_related(
             Prefetch("savings", MeasureSaving.objects.select_related("resource")),
             Prefetch("flows", ResourceFlow.objects.select_related("resource")),
             Prefetch("co2e_trail", Co2eTrailLine.objects.select_related("resource", "factor")),
             "status_changes__changed_by",
         )
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        return page if page is None else with_parties(list(page))
 
     def perform_update(self, serializer):
         try:

@@ -118,3 +118,17 @@ def test_a_key_made_in_the_admin_is_shown_once(admin_client, partner_user):
     assert api_key.created_by.username == "admin"
     page = admin_client.get(f"/admin/ecopark/apikey/{api_key.pk}/change/").content.decode()
     assert key not in page
+
+
+def test_a_change_of_the_owners_role_or_activity_reaches_a_cached_key_at_once(partner_user):
+    from django.contrib.auth.models import Group
+
+    client = key_client(partner_user)
+    assert client.get(URL).status_code == 200  # the key, its owner and role are now cached
+    partner_user.groups.remove(Group.objects.get(name="partner"))
+    assert client.get(URL).status_code == 403  # no role any more
+    Group.objects.get(name="partner").user_set.add(partner_user)
+    assert client.get(URL).status_code == 200
+    partner_user.is_active = False
+    partner_user.save()
+    assert client.get(URL).status_code == 401

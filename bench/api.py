@@ -1,0 +1,93 @@
+"""The measures endpoint under load: gunicorn with production settings, wrk on loopback, against a floor endpoint
+that returns the same 50 rows with .values() and JsonResponse, in the same run."""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PORT = int(os.environ.get("BENCH_API_PORT", "58123"))
+REDIS_PORT = int(os.environ.get("BENCH_REDIS_PORT", "56389"))
+CLIENTS = 20
+
+
+def _wait(url: str, headers: dict, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            request = urllib.request.Request(url, headers=headers)  # noqa: S310 (loopback)
+            with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def _wrk(url: str, headers: dict, seconds: int) -> dict:
+    args = ["wrk", "-t2", f"-c{CLIENTS}", f"-d{seconds}s", "-s", str(ROOT / "bench" / "p95.lua")]
+    for name, value in headers.items():
+        args += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout  # noqa: S603
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    stats = dict(re.findall(r"(\w+)=(\d+)", out.split("BENCH", 1)[1]))
+    if int(stats["errors"]) or int(stats["status_errors"]):
+        raise RuntimeError(f"wrk saw errors against {url}:\n{out}")
+    return {"rps": rps, "p95_ms": int(stats["p95_us"]) / 1000, "p50_ms": int(stats["p50_us"]) / 1000}
+
+
+def measure_api(*, seconds: int = 15, workers: int = 4) -> dict:
+    """Throughput and latency of the list endpoint and of the floor; returns the figures."""
+    from ecopark.services import partner_create
+
+    api_key, key = partner_create(name="bench partner", days=1)
+    api_key.requests_per_minute = 10_000_000  # the benchmark measures the endpoint, not the throttle
+    api_key.save()
+    work = Path(tempfile.mkdtemp(prefix="ecopark-bench-api-"))
+    redis = subprocess.Popen(  # noqa: S603
+        [shutil.which("redis-server") or "redis-server", "--port", str(REDIS_PORT), "--save", "", "--dir", str(work)],
+        stdout=subprocess.DEVNULL,
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "SECRET_KEY": "bench-" + "x" * 50,
+        "REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}/0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "WEB_CONCURRENCY": str(workers),
+        "WEB_THREADS": "1",
+        "LOG_LEVEL": "WARNING",
+    }
+    log = open(work / "gunicorn.log", "w")  # noqa: SIM115
+    server = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "gunicorn", "ecopark.wsgi", "--config", "gunicorn.conf.py",
+         "--bind", f"127.0.0.1:{PORT}", "--access-logfile", "/dev/null"],
+        cwd=ROOT, env=env, stdout=log, stderr=log,
+    )  # fmt: skip
+    headers = {"X-Forwarded-Proto": "https", "Authorization": f"Bearer {key}"}
+    api = f"http://127.0.0.1:{PORT}/api/v1/measures/?page_size=50"
+    floor = f"http://127.0.0.1:{PORT}/bench/floor/"
+    try:
+        _wait(api, headers)
+        _wait(floor, headers)
+        _wrk(api, headers, 3)  # warm-up: connections, caches, the count
+        _wrk(floor, headers, 3)
+        floor_1 = _wrk(floor, headers, seconds)
+        result = _wrk(api, headers, seconds)
+        floor_2 = _wrk(floor, headers, seconds)  # before and after, so that drift on a shared machine shows
+        return {"api": result, "floor": {k: (floor_1[k] + floor_2[k]) / 2 for k in floor_1}, "workers": workers,
+                "seconds": seconds}  # fmt: skip
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+        redis.terminate()
+        redis.wait(timeout=10)
+        log.close()
+        shutil.rmtree(work, ignore_errors=True)

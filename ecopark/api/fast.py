@@ -1,0 +1,89 @@
+"""A faster read path for serializers that show many rows (a page of 500 measures).
+
+DRF calls `get_attribute` and `to_representation` on every field of every row, most of them no-ops on values that
+the database already returns in their final type. `FastRepresentation` works out once, per serializer, how to read
+each field, and falls back to DRF for any field it does not recognise. A test holds it equal to DRF's own output.
+"""
+
+import datetime
+
+from django.utils import timezone
+from rest_framework import ISO_8601, relations
+from rest_framework import fields as f
+from rest_framework.settings import api_settings
+
+DATE_FORMAT, DATETIME_FORMAT = api_settings.DATE_FORMAT, api_settings.DATETIME_FORMAT
+
+# Fields whose value, as read from the model, is already what DRF would output (for the JSON renderer).
+_AS_IS = (f.CharField, f.SlugField, f.ChoiceField, f.IntegerField, f.BooleanField, f.DecimalField)
+
+
+def _datetime(value: datetime.datetime) -> str:
+    value = timezone.localtime(value)
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _reader(field):
+    """A function from instance to output value, or None when DRF's own path must be taken."""
+    attrs = field.source_attrs
+    coerce = getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
+    if isinstance(field, f.DecimalField) and (coerce or field.localize):
+        return None
+    if isinstance(field, relations.PrimaryKeyRelatedField) and len(attrs) == 1:
+        name = attrs[0] + "_id"
+        return lambda instance: getattr(instance, name)
+    if isinstance(field, relations.SlugRelatedField) and len(attrs) == 1:
+        name, slug = attrs[0], field.slug_field
+
+        def related(instance):
+            obj = getattr(instance, name)
+            return None if obj is None else getattr(obj, slug)
+
+        return related
+    if type(field) is f.DateField and len(attrs) == 1 and getattr(field, "format", DATE_FORMAT) == ISO_8601:
+        name = attrs[0]
+        return lambda instance: None if (v := getattr(instance, name)) is None else v.isoformat()
+    if type(field) is f.DateTimeField and len(attrs) == 1 and getattr(field, "format", DATETIME_FORMAT) == ISO_8601:
+        name = attrs[0]
+        return lambda instance: None if (v := getattr(instance, name)) is None else _datetime(v)
+    if type(field) in _AS_IS:
+        if len(attrs) == 1:
+            name = attrs[0]
+            return lambda instance: getattr(instance, name)
+        if len(attrs) == 2 and field.default is None:
+            first, second = attrs
+
+            def nested(instance):
+                obj = getattr(instance, first)
+                return None if obj is None else getattr(obj, second)
+
+            return nested
+    return None
+
+
+class FastRepresentation:
+    """Mixin for a ModelSerializer: the same output as DRF's `to_representation`, read with precomputed getters."""
+
+    def _plan(self):
+        plan = getattr(self, "_fast_plan", None)
+        if plan is None:
+            plan = []
+            for field in self._readable_fields:
+                reader = _reader(field)
+                if reader is None:
+                    plan.append((field.field_name, None, field))
+                else:
+                    plan.append((field.field_name, reader, None))
+            self._fast_plan = plan
+        return plan
+
+    def to_representation(self, instance):
+        out = {}
+        for name, reader, field in self._plan():
+            if reader is not None:
+                out[name] = reader(instance)
+            else:
+                value = field.get_attribute(instance)
+                out[name] = None if value is None else field.to_representation(value)
+        return out
