@@ -145,6 +145,7 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": False,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "NUM_PROXIES": PROXY_COUNT,  # the throttle's client address, as for the log-in lock-out
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "ecopark API",

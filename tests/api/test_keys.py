@@ -132,3 +132,12 @@ def test_a_change_of_the_owners_role_or_activity_reaches_a_cached_key_at_once(pa
     partner_user.is_active = False
     partner_user.save()
     assert client.get(URL).status_code == 401
+
+
+def test_create_api_key_acts_as_an_existing_user_within_their_scope(manager_user):
+    out = io.StringIO()
+    call_command("create_api_key", "manager.deepc", "--name", "DEEP C report", stdout=out)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {out.getvalue().strip().splitlines()[-1]}")
+    parks = client.get(URL).json()["results"]
+    assert [park["code"] for park in parks] == ["dinh-vu"]
