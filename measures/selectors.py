@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from decimal import Decimal
+from types import SimpleNamespace
 
 from django.db.models import Count, Q, QuerySet, Sum
 
@@ -80,28 +81,47 @@ def measures_visible_to(user) -> QuerySet[Measure]:
     return Measure.objects.all() if ids is None else Measure.objects.filter(park_id__in=ids)
 
 
-def with_parties(measures: list[Measure]) -> list[Measure]:
-    """Attach the parks and enterprises a page of measures names, in two queries whatever the page size.
+PARK_PARTIES = ("park", "source_park", "sink_park")
+ENTERPRISE_PARTIES = ("enterprise", "source_enterprise", "sink_enterprise")
+# The columns a list page shows (all but the long descriptions).
+LIST_COLUMNS = [
+    f.attname for f in Measure._meta.concrete_fields if f.attname not in ("description_vi", "description_en")
+]
+
+
+class MeasureRow(SimpleNamespace):
+    """A measure of a list page, read with `.values()`: attributes as on the model, parties as small records.
+
+    A page of 500 measures with their parks and enterprises costs a third of building model instances.
+    """
+
+
+def measure_rows(rows: list[dict]) -> list[MeasureRow]:
+    """The rows of a page with the parks and enterprises they name, in two queries whatever the page size.
 
     Cheaper than joining six tables per page: PostgreSQL spends longer planning such a join than running it.
     """
     from enterprises.models import Enterprise
     from parks.models import Park
 
-    park_fields, enterprise_fields = ("park", "source_park", "sink_park"), ("enterprise", "source_enterprise",
-                                                                             "sink_enterprise")  # fmt: skip
-    park_ids = {getattr(m, f"{f}_id") for m in measures for f in park_fields} - {None}
-    enterprise_ids = {getattr(m, f"{f}_id") for m in measures for f in enterprise_fields} - {None}
-    parks = Park.objects.order_by().only("id", "code").in_bulk(park_ids) if park_ids else {}
-    enterprises = Enterprise.objects.order_by().only("id", "code", "name", "partner_consent", "park_id")
-    enterprises = enterprises.in_bulk(enterprise_ids) if enterprise_ids else {}
-    for measure in measures:
-        for field in park_fields:
-            pk = getattr(measure, f"{field}_id")
-            if pk is not None:
-                setattr(measure, field, parks[pk])
-        for field in enterprise_fields:
-            pk = getattr(measure, f"{field}_id")
-            if pk is not None:
-                setattr(measure, field, enterprises[pk])
-    return measures
+    park_ids = {row[f"{f}_id"] for row in rows for f in PARK_PARTIES} - {None}
+    enterprise_ids = {row[f"{f}_id"] for row in rows for f in ENTERPRISE_PARTIES} - {None}
+    parks = {
+        row["id"]: SimpleNamespace(**row)
+        for row in Park.objects.order_by().filter(pk__in=park_ids).values("id", "code")
+    } if park_ids else {}  # fmt: skip
+    enterprises = {
+        row["id"]: SimpleNamespace(**row)
+        for row in Enterprise.objects.order_by()
+        .filter(pk__in=enterprise_ids)
+        .values("id", "code", "name", "partner_consent")
+    } if enterprise_ids else {}  # fmt: skip
+    page = []
+    for row in rows:
+        measure = MeasureRow(**row)
+        for field in PARK_PARTIES:
+            setattr(measure, field, parks.get(row[f"{field}_id"]))
+        for field in ENTERPRISE_PARTIES:
+            setattr(measure, field, enterprises.get(row[f"{field}_id"]))
+        page.append(measure)
+    return page

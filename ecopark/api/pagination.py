@@ -58,7 +58,7 @@ class ApiPagination(PageNumberPagination):
 
 
 class _IdCursor(CursorPagination):
-    ordering = ("pk",)
+    ordering = ("id",)  # a column every model has, readable from model instances and from `.values()` rows
     page_size = PAGE_SIZE
     page_size_query_param = "page_size"
     max_page_size = MAX_PAGE_SIZE

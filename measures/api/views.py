@@ -4,6 +4,7 @@ from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
 from ecopark.api.exceptions import Conflict
@@ -20,7 +21,7 @@ from measures.api.serializers import (
 )
 from measures.filtersets import MeasureFilterSet
 from measures.models import Co2eTrailLine, EmissionFactor, ExchangeRate, MeasureSaving, Resource, ResourceFlow
-from measures.selectors import measures_visible_to, with_parties
+from measures.selectors import LIST_COLUMNS, measure_rows, measures_visible_to
 from measures.services import StaleEdit, measure_delete, measure_transition
 
 
@@ -43,9 +44,8 @@ class MeasureViewSet(ModelViewSet):
     def get_queryset(self):
         measures = measures_visible_to(self.request.user)
         if self.action == "list":
-            return measures.defer(
-                "description_vi", "description_en"
-            )  # the page's parks and enterprises are attached after paging (with_parties)
+            # Read as rows; the page's parks and enterprises are attached after paging (measure_rows).
+            return measures.values(*LIST_COLUMNS)
         return measures.select_related(*LIST_RELATED).prefetch_related(
             Prefetch("savings", MeasureSaving.objects.select_related("resource")),
             Prefetch("flows", ResourceFlow.objects.select_related("resource")),
@@ -53,9 +53,15 @@ class MeasureViewSet(ModelViewSet):
             "status_changes__changed_by",
         )
 
+    def filter_queryset(self, queryset):
+        if not set(self.request.query_params) & set(MeasureFilterSet.base_filters):
+            # Nothing to filter by: skip building and validating the filter form (a tenth of a plain page's time).
+            return OrderingFilter().filter_queryset(self.request, queryset, self)
+        return super().filter_queryset(queryset)
+
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
-        return page if page is None else with_parties(list(page))
+        return page if page is None else measure_rows(list(page))
 
     def perform_update(self, serializer):
         try:
