@@ -27,14 +27,6 @@ def _first_message(detail) -> str:
     return str(detail)
 
 
-def _codes(detail):
-    if isinstance(detail, dict):
-        return {key: _codes(value) for key, value in detail.items()}
-    if isinstance(detail, list):
-        return [_codes(value) for value in detail]
-    return getattr(detail, "code", "invalid")
-
-
 def error_response(exc, context):
     """DRF's handler (which also sets WWW-Authenticate and Retry-After), then our shape."""
     if isinstance(exc, DjangoValidationError):
@@ -59,7 +51,7 @@ def error_response(exc, context):
         error["message"] = message
         error["fields"] = {key: [str(m) for m in _flatten(value)] for key, value in fields.items()}
     else:
-        codes = _codes(detail)
+        codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else None
         error["code"] = codes if isinstance(codes, str) else "error"
         error["message"] = _first_message(detail)
     response.data = {"error": error}

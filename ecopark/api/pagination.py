@@ -3,6 +3,7 @@
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 from rest_framework.pagination import CursorPagination, PageNumberPagination
+from rest_framework.response import Response
 
 from ecopark.counts import cached_count
 
@@ -67,8 +68,6 @@ class _IdCursor(CursorPagination):
         return self.ordering
 
     def get_paginated_response(self, data):
-        from rest_framework.response import Response
-
         return Response({"next": self.get_next_link(), "previous": self.get_previous_link(), "results": data})
 
 

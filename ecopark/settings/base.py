@@ -131,7 +131,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["ecopark.api.throttling.KeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api": env_str("API_THROTTLE_RATE", "300/minute")},
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "ecopark.api.filters.FilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "ecopark.api.pagination.ApiPagination",

@@ -141,3 +141,13 @@ def test_create_api_key_acts_as_an_existing_user_within_their_scope(manager_user
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {out.getvalue().strip().splitlines()[-1]}")
     parks = client.get(URL).json()["results"]
     assert [park["code"] for park in parks] == ["dinh-vu"]
+
+
+def test_programme_staff_make_keys_in_the_admin_too(staff_client, partner_user):
+    response = staff_client.post(
+        "/admin/ecopark/apikey/add/",
+        {"owner": partner_user.pk, "name": "Staff-made key", "expires_at_0": "2030-01-01", "expires_at_1": "00:00:00"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert ApiKey.objects.get(name="Staff-made key").created_by.username == "staff"

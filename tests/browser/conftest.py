@@ -49,3 +49,22 @@ def screenshot(page):
         return path
 
     return take
+
+
+@pytest.fixture
+def watched(page, live_server):
+    """What the page asks of anything but the app, and the console's errors (CSP violations are reported there)."""
+    outside, console_errors = [], []
+    page.on("request", lambda r: None if r.url.startswith(live_server.url) else outside.append(r.url))
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    return outside, console_errors
+
+
+def user_with_role(username: str, password: str, role):
+    """A user in one of the role groups (the groups come from the data migrations' post_migrate hook)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    user = get_user_model().objects.create_user(username, password=password)
+    user.groups.add(Group.objects.get(name=role.value))
+    return user

@@ -2,11 +2,10 @@
 internet."""
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 
 from ecopark.demo import load_demo
 from ecopark.roles import Role
+from tests.browser.conftest import user_with_role
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -14,15 +13,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def programme(reference_data):
     load_demo(with_users=False)
-    user = get_user_model().objects.create_user("officer", password="Xanh-la-cay-2024")
-    user.groups.add(Group.objects.get(name=Role.STAFF.value))
-    return user
+    return user_with_role("officer", "Xanh-la-cay-2024", Role.STAFF)
 
 
-def test_log_in_read_the_programme_and_switch_language(live_server, page, screenshot, programme):
-    outside, console_errors = [], []
-    page.on("request", lambda r: None if r.url.startswith(live_server.url) else outside.append(r.url))
-    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)  # CSP reports here
+def test_log_in_read_the_programme_and_switch_language(live_server, page, screenshot, programme, watched):
+    outside, console_errors = watched
 
     page.goto(live_server.url + "/")
     assert page.locator("h1").inner_text() == "Đăng nhập"
