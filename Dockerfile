@@ -1,4 +1,10 @@
 # The ecopark image: web (gunicorn), Celery worker and beat all run from it (see docker-compose.yml).
+# Browser packages (htmx) come from the npm registry in a build stage; the image serves them itself.
+FROM node:20-bookworm-slim AS browser-packages
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel error
+
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 ECOPARK_VAR_DIR=/var/lib/ecopark STATIC_ROOT=/app/static
 RUN apt-get update && apt-get install -y --no-install-recommends gettext && rm -rf /var/lib/apt/lists/*
@@ -11,6 +17,7 @@ COPY measures measures
 COPY reports reports
 COPY templates templates
 COPY locale locale
+COPY --from=browser-packages /build/node_modules node_modules
 COPY manage.py gunicorn.conf.py ./
 RUN pip install --no-cache-dir -c requirements.lock . \
     && python manage.py compilemessages -v 0 \

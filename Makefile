@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 
 .PHONY: run test lint format messages compile migrate demo bench clean
 
@@ -13,10 +14,15 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
-compile: $(STAMP)
+# Browser packages (htmx) from the npm registry, served by the app itself (see package.json).
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel error
+	touch $(NODE_STAMP)
+
+compile: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python manage.py compilemessages --ignore '.venv' --ignore 'node_modules' -v 0
 
-migrate: $(STAMP)
+migrate: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python manage.py migrate --no-input -v 0
 
 demo: migrate
@@ -29,7 +35,7 @@ run: compile demo
 test: compile
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
@@ -53,4 +59,4 @@ messages: $(STAMP)
 	$(BIN)/python manage.py makemessages -l vi -l en --ignore '.venv/*' --ignore 'node_modules/*' --no-obsolete
 
 clean:
-	rm -rf $(VENV) var/static .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules var/static .pytest_cache .ruff_cache

@@ -19,8 +19,22 @@ _context: contextvars.ContextVar[tuple[object, str]] = contextvars.ContextVar("a
 AUDITED = {
     "parks": ["Province", "ProvinceStatistic", "Park", "ParkMembership"],
     "enterprises": ["Enterprise", "Organisation"],
-    "measures": ["Measure", "MeasureSaving", "ResourceFlow", "EmissionFactor", "ExchangeRate", "Resource"],
+    "measures": [
+        "Measure",
+        "MeasureSaving",
+        "ResourceFlow",
+        "Evidence",
+        "EmissionFactor",
+        "ExchangeRate",
+        "Resource",
+    ],
     "reports": ["ProgrammeTarget"],
+}
+# Lines shown in their parent's history: model label -> the field naming the parent.
+PARENT_FIELDS = {
+    "measures.measuresaving": ("measures.measure", "measure_id"),
+    "measures.resourceflow": ("measures.measure", "measure_id"),
+    "measures.evidence": ("measures.measure", "measure_id"),
 }
 # Bookkeeping that changes with every save: not a change anyone made.
 IGNORED_FIELDS = {"updated_at", "created_at"}
@@ -58,6 +72,22 @@ def snapshot(instance: models.Model) -> dict:
     }
 
 
+def subject_of(instance: models.Model) -> str:
+    """The record whose history shows a change of this row: the row itself, or its parent."""
+    label = instance._meta.label_lower
+    if label in PARENT_FIELDS:
+        parent, field = PARENT_FIELDS[label]
+        return f"{parent}:{getattr(instance, field)}"
+    return f"{label}:{instance.pk}"
+
+
+def history_of(instance: models.Model):
+    """The audit entries of a record and its lines, newest first, with who made them."""
+    from ecopark.models import AuditEntry
+
+    return AuditEntry.objects.filter(subject=subject_of(instance)).select_related("actor", "content_type")
+
+
 def _entry(instance: models.Model, action: str, changes: dict):
     from django.contrib.contenttypes.models import ContentType
 
@@ -72,6 +102,7 @@ def _entry(instance: models.Model, action: str, changes: dict):
         object_id=str(instance.pk),
         object_repr=str(instance)[:200],
         changes=changes,
+        subject=subject_of(instance),
     )
 
 

@@ -395,6 +395,8 @@ def _create(plans: list[PlannedMeasure], actor) -> list[Measure]:
             plan.measure.status = plan.steps[-1]
             plan.measure.status_reason = plan.closing_reason
         plan.measure.created_by = actor
+    for plan in todo:
+        plan.measure.search_text = plan.measure.search_terms()  # bulk_create does not call save()
     created = Measure.objects.bulk_create([p.measure for p in todo])
     lines: list[MeasureSaving] = []
     flows: list[ResourceFlow] = []

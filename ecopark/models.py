@@ -41,6 +41,9 @@ class AuditEntry(models.Model):
     object_id = models.CharField(_("object"), max_length=64)
     object_repr = models.CharField(_("record"), max_length=200)
     changes = models.JSONField(_("changes (old, new)"), default=dict)
+    # The record whose history shows this entry, as "app_label.model:pk": the row itself, or its parent for lines
+    # (a measure's savings, flows and evidence appear in the measure's history).
+    subject = models.CharField(_("subject"), max_length=80, blank=True, db_default="", db_index=True)
 
     class Meta:
         ordering = ["-at", "-id"]

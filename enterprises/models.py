@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from ecopark.i18n import in_language
+from ecopark.text import fold
 from parks.models import Park, Province
 
 
@@ -30,6 +31,8 @@ class Enterprise(models.Model):
         default=False,
         help_text=_("Without consent, partners see this enterprise only inside aggregates."),
     )
+    # Accent-folded text the lists search ("dinh vu" finds "Đình Vũ"), kept by save() from the fields it folds.
+    search_text = models.TextField(_("search text"), blank=True, editable=False, db_default="")
 
     class Meta:
         ordering = ["park", "name"]
@@ -44,6 +47,15 @@ class Enterprise(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.search_text = self.search_terms()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
+        super().save(*args, **kwargs)
+
+    def search_terms(self) -> str:
+        return fold(f"{self.code} {self.name}")
 
 
 class Organisation(models.Model):

@@ -7,6 +7,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from ecopark.i18n import in_language
+from ecopark.text import fold
 from enterprises.models import Enterprise, Organisation
 from measures.units import CANONICAL_UNIT_CHOICES, UNIT_CHOICES
 from parks.models import Park
@@ -307,6 +308,8 @@ class Measure(models.Model):
     )
     figures_note = models.TextField(_("note on the figures"), blank=True, editable=False)
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    # Accent-folded text the lists search ("dinh vu" finds "Đình Vũ"), kept by save() from the fields it folds.
+    search_text = models.TextField(_("search text"), blank=True, editable=False, db_default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -337,6 +340,9 @@ class Measure(models.Model):
                     & Q(**{f"{f}__isnull": True for f in SOURCE_FIELDS + SINK_FIELDS})
                 ),
                 name="measure_recp_has_enterprise_and_technique",
+                violation_error_message=_(
+                    "An RECP measure needs an enterprise and a technique, and has no source or sink."
+                ),
             ),
             models.CheckConstraint(
                 condition=~Q(kind="is")
@@ -347,14 +353,22 @@ class Measure(models.Model):
                     & _exactly_one(*SINK_FIELDS)
                 ),
                 name="measure_is_has_one_source_and_one_sink",
+                violation_error_message=_(
+                    "A symbiosis exchange needs a type, exactly one source and exactly one sink."
+                ),
             ),
             models.CheckConstraint(
                 condition=~Q(source_enterprise=F("sink_enterprise"))
                 & ~Q(source_park=F("sink_park"))
                 & ~Q(source_organisation=F("sink_organisation")),
                 name="measure_is_source_is_not_sink",
+                violation_error_message=_("The source and the sink of an exchange must be different parties."),
             ),
-            models.CheckConstraint(condition=~Q(title_vi="") | ~Q(title_en=""), name="measure_has_a_title"),
+            models.CheckConstraint(
+                condition=~Q(title_vi="") | ~Q(title_en=""),
+                name="measure_has_a_title",
+                violation_error_message=_("Give the measure a title, in Vietnamese or in English."),
+            ),
             models.CheckConstraint(
                 condition=Q(
                     status__in=[
@@ -384,19 +398,29 @@ class Measure(models.Model):
                 condition=Q(estimate_year__gte=2000, estimate_year__lte=2100), name="measure_estimate_year_range"
             ),
             models.CheckConstraint(
-                condition=Q(investment__isnull=True) | Q(investment__gte=0), name="measure_investment_not_negative"
+                condition=Q(investment__isnull=True) | Q(investment__gte=0),
+                name="measure_investment_not_negative",
+                violation_error_message=_("The investment cannot be negative."),
             ),
             models.CheckConstraint(
                 condition=Q(investment_currency__in=["VND", "USD"]) & Q(cost_currency__in=["VND", "USD"]),
                 name="measure_currency_valid",
             ),
             models.CheckConstraint(
-                condition=Q(co2e_entered_t__isnull=True) | ~Q(co2e_method=""), name="measure_entered_co2e_has_method"
+                condition=Q(co2e_entered_t__isnull=True) | ~Q(co2e_method=""),
+                name="measure_entered_co2e_has_method",
+                violation_error_message=_("An entered tCO2e needs the method it was worked out with."),
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.reference}: {self.title}"
+
+    def save(self, *args, **kwargs):
+        self.search_text = self.search_terms()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
+        super().save(*args, **kwargs)
 
     @property
     def title(self) -> str:
@@ -409,6 +433,9 @@ class Measure(models.Model):
     @property
     def co2e_is_entered(self) -> bool:
         return self.co2e_entered_t is not None
+
+    def search_terms(self) -> str:
+        return fold(f"{self.reference} {self.title_vi} {self.title_en}")
 
 
 class QuantityLine(models.Model):
@@ -476,6 +503,47 @@ class ResourceFlow(QuantityLine):
 
     def __str__(self) -> str:
         return f"{self.resource}: {self.quantity} {self.unit}"
+
+
+def evidence_path(evidence: "Evidence", filename: str) -> str:
+    """Where an evidence file is kept under MEDIA_ROOT (outside the static root): a random name, set on upload."""
+    return filename
+
+
+class Evidence(models.Model):
+    """A file behind a measure's figures (a meter report, an invoice, a photo), served only to those who may see the
+    measure."""
+
+    measure = models.ForeignKey(Measure, on_delete=models.CASCADE, related_name="evidence", verbose_name=_("measure"))
+    status_change = models.ForeignKey(
+        "StatusChange",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="evidence",
+        verbose_name=_("status change"),
+    )
+    file = models.FileField(_("file"), upload_to=evidence_path, max_length=200)
+    original_name = models.CharField(_("file name"), max_length=200)
+    media_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["measure", "uploaded_at", "id"]
+        verbose_name = _("evidence file")
+        verbose_name_plural = _("evidence files")
+
+    def __str__(self) -> str:
+        return self.original_name
 
 
 class Co2eTrailLine(models.Model):

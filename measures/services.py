@@ -5,22 +5,26 @@ nowhere else (`figures_recompute`). Every writer marks the roll-up in its own tr
 """
 
 import datetime
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from ecopark.audit import record_created
+from ecopark.uploads import EVIDENCE_TYPES, check_upload, stored_name
 from measures.models import (
     SINK_FIELDS,
     SOURCE_FIELDS,
     Co2eTrailLine,
     Currency,
     EmissionFactor,
+    Evidence,
     ExchangeRate,
     Measure,
     MeasureSaving,
@@ -40,6 +44,9 @@ NEXT_STATUS: dict[str, str] = {
     Status.ACCEPTED: Status.IMPLEMENTED,
     Status.IMPLEMENTED: Status.VERIFIED,
 }
+# Beyond any plausible annual quantity of one resource in one measure (a thousand TWh, a billion m3 or tonnes):
+# almost always a unit entered wrongly. Not a domain fact that changes, so it lives here.
+MAX_CANONICAL_QUANTITY = Decimal("1e12")
 CO2E_PLACES = Decimal("0.001")
 USD_PLACES = Decimal("0.01")
 VND_PLACES = Decimal("1")
@@ -75,13 +82,21 @@ class FlowInput:
 
 
 def to_canonical(resource: Resource, quantity: Decimal, unit: str) -> Decimal:
-    """The quantity in the resource's canonical unit; a unit that does not fit the resource is a ValidationError."""
+    """The quantity in the resource's canonical unit; a unit that does not fit the resource, or a quantity beyond
+    any plausible one, is a ValidationError."""
     try:
-        return convert(quantity, unit, resource.canonical_unit, density_t_per_m3=resource.density_t_per_m3)
+        canonical = convert(quantity, unit, resource.canonical_unit, density_t_per_m3=resource.density_t_per_m3)
     except UnitError as exc:
         raise ValidationError(
             _("%(resource)s: %(error)s") % {"resource": resource.name, "error": exc}, code="unit"
         ) from exc
+    if abs(canonical) > MAX_CANONICAL_QUANTITY:
+        raise ValidationError(
+            _("%(resource)s: %(quantity)s %(unit)s per year is beyond any plausible value; check the unit.")
+            % {"resource": resource.name, "quantity": quantity, "unit": unit},
+            code="implausible",
+        )
+    return canonical
 
 
 def saving_line(measure: Measure, line: SavingInput) -> MeasureSaving:
@@ -163,6 +178,14 @@ def _check_currency(measure: Measure, rates: "RateTable") -> None:
         )
 
 
+def next_reference(park) -> str:
+    """A free reference for a new measure in a park: `<park code>-<n>`, one more than the highest in use."""
+    prefix = f"{park.code}-"
+    taken = Measure.objects.filter(reference__startswith=prefix).values_list("reference", flat=True)
+    numbers = [int(ref[len(prefix) :]) for ref in taken if ref[len(prefix) :].isdigit()]
+    return f"{prefix}{max(numbers, default=0) + 1:04d}"
+
+
 @transaction.atomic
 def measure_create(
     *,
@@ -178,6 +201,9 @@ def measure_create(
     _check_unique_resources(savings)
     _check_currency(measure, RateTable())
     measure.created_by = created_by
+    align_park(measure)
+    if not measure.reference and measure.park_id is not None:
+        measure.reference = next_reference(measure.park)
     _check_shape(measure)
     measure.save()
     record_created(MeasureSaving.objects.bulk_create([saving_line(measure, line) for line in savings]))
@@ -187,6 +213,38 @@ def measure_create(
     rollup_mark_created([measure.pk])
     measure.refresh_from_db()
     return measure
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The figures a measure would have, computed by the same code as on saving, with nothing saved."""
+
+    measure: Measure
+    trail: list[Co2eTrailLine]
+
+
+class _Discard(Exception):
+    pass
+
+
+def measure_preview(*, measure: Measure, savings: list[SavingInput], flows: list[FlowInput] | None = None) -> Preview:
+    """Create the measure inside a transaction that is then rolled back, and return the figures it got.
+
+    The preview cannot differ from what saving gives: it is saving. Validation errors are raised as on saving.
+    """
+    result: list[Preview] = []
+    try:
+        with transaction.atomic():
+            if measure.pk is not None or not measure.reference:
+                measure.pk = None
+                measure.reference = f"preview-{uuid.uuid4().hex[:12]}"
+            saved = measure_create(measure=measure, savings=savings, flows=flows)
+            trail = list(saved.co2e_trail.select_related("resource", "factor"))
+            result.append(Preview(measure=saved, trail=trail))
+            raise _Discard
+    except _Discard:
+        pass
+    return result[0]
 
 
 class StaleEdit(ValidationError):
@@ -262,8 +320,14 @@ def measure_transition(
     changed_by,
     effective_on: datetime.date,
     reason: str = "",
+    verified: dict[int, Decimal] | None = None,
+    evidence: list | None = None,
 ) -> StatusChange:
-    """Move a measure along its lifecycle, recording who, when and why; refuse a step the lifecycle does not allow."""
+    """Move a measure along its lifecycle, recording who, when and why; refuse a step the lifecycle does not allow.
+
+    On verification, `verified` gives the measured annual quantity of each saving (by the saving's id), and
+    `evidence` the files behind them (checked uploads, kept with the status change).
+    """
     measure = Measure.objects.select_for_update().get(pk=measure.pk)
     if to_status not in allowed_transitions(measure.status):
         raise ValidationError(
@@ -276,6 +340,11 @@ def measure_transition(
         raise ValidationError(_("Give the reason for rejecting or withdrawing the measure."), code="reason")
     if effective_on < measure.identified_on:
         raise ValidationError(_("The date cannot be before the measure was identified."), code="date")
+    if effective_on > datetime.date.today() + datetime.timedelta(days=1):
+        raise ValidationError(_("The date cannot be in the future."), code="future")
+    measured = _measured_savings(measure, verified or {}) if to_status == Status.VERIFIED else []
+    for upload in evidence or []:  # every file is checked before anything is written
+        check_upload(upload, allowed=EVIDENCE_TYPES, max_bytes=settings.EVIDENCE_MAX_BYTES)
     rollup_mark_changing([measure.pk])
     change = StatusChange.objects.create(
         measure=measure,
@@ -293,10 +362,45 @@ def measure_transition(
         measure.verified_on = effective_on
     measure.version += 1
     measure.save(update_fields=["status", "status_reason", "implemented_on", "verified_on", "version", "updated_at"])
-    if to_status == Status.IMPLEMENTED:
-        # The reference year of the factors is now the implementation year.
+    for saving in measured:
+        saving.save(update_fields=["verified_quantity", "verified_quantity_canonical"])
+    for upload in evidence or []:
+        evidence_add(measure=measure, upload=upload, uploaded_by=changed_by, status_change=change)
+    if to_status == Status.IMPLEMENTED or measured:
+        # The reference year of the factors is now the implementation year; verified values give verified figures.
         figures_recompute(Measure.objects.filter(pk=measure.pk))
     return change
+
+
+def _measured_savings(measure: Measure, verified: dict[int, Decimal]) -> list[MeasureSaving]:
+    """The measure's savings with their verified quantities set (not saved yet), checked as entered quantities are."""
+    savings = list(measure.savings.select_related("resource"))
+    unknown = set(verified) - {s.pk for s in savings}
+    if unknown:
+        raise ValidationError(_("A verified value names a saving this measure does not have."), code="saving")
+    for saving in savings:
+        if saving.pk not in verified:
+            continue
+        line = saving_line(measure, SavingInput(saving.resource, verified[saving.pk], saving.unit))
+        saving.verified_quantity = line.quantity
+        saving.verified_quantity_canonical = line.quantity_canonical
+    return [s for s in savings if s.pk in verified]
+
+
+def evidence_add(*, measure: Measure, upload, uploaded_by, status_change: StatusChange | None = None) -> Evidence:
+    """Check an uploaded file (type by content, size) and keep it, under a random name, as evidence of the measure."""
+    kind = check_upload(upload, allowed=EVIDENCE_TYPES, max_bytes=settings.EVIDENCE_MAX_BYTES)
+    evidence = Evidence(
+        measure=measure,
+        status_change=status_change,
+        original_name=(upload.name or "")[:200],
+        media_type=kind.media_type,
+        size=upload.size,
+        uploaded_by=uploaded_by,
+    )
+    evidence.file.save(stored_name("evidence", kind), upload, save=False)
+    evidence.save()
+    return evidence
 
 
 def reference_year(measure: Measure) -> int:

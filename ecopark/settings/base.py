@@ -111,7 +111,11 @@ FORMAT_MODULE_PATH = ["ecopark.formats"]
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
-STATICFILES_DIRS = [BASE_DIR / "ecopark" / "static"]
+STATICFILES_DIRS = [
+    BASE_DIR / "ecopark" / "static",
+    # Installed from the npm registry by `make` (package.json); served by the app, never from a CDN.
+    ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -119,6 +123,10 @@ STORAGES = {
 # Uploaded files (evidence) live outside the static root and are served only through views that check access.
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
+# The largest evidence file a user may upload (PDF, image or spreadsheet), in megabytes.
+EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_MB", default=10) * 1024 * 1024
+# Django refuses request bodies larger than this before any view reads them (uploads stream to disk past 2.5 MB).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # The API (/api/v1/): partners' keys first (so that a missing key answers 401 with `WWW-Authenticate: Bearer`),
 # then the browser's session. Every view is denied unless the caller's role allows it (ecopark.api.permissions).
