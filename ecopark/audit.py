@@ -59,6 +59,8 @@ def _value(instance: models.Model, field: models.Field):
     if isinstance(field, models.DecimalField) and value is not None:
         # As stored: Decimal("0.66") entered and 0.660000 read back are the same value.
         return str(Decimal(value).quantize(Decimal(1).scaleb(-field.decimal_places)))
+    if isinstance(field, models.FileField):
+        return value.name or None  # where the file is kept, not its content
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 

@@ -18,6 +18,9 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("parks/", include("parks.urls")),
+    path("enterprises/", include("enterprises.urls")),
+    path("measures/", include("measures.urls")),
     path("api/v1/", include("ecopark.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,6 +1,7 @@
 """Filters of the enterprises' lists (API and pages)."""
 
 import django_filters
+from django.utils.translation import gettext_lazy as _
 
 from enterprises.models import Enterprise, Organisation
 
@@ -20,3 +21,29 @@ class OrganisationFilterSet(django_filters.FilterSet):
     class Meta:
         model = Organisation
         fields = ["province", "kind"]
+
+
+def _visible_parks(request):
+    from parks.selectors import parks_visible_to
+
+    return parks_visible_to(request.user)
+
+
+def _visible_provinces(request):
+    from parks.selectors import provinces_visible_to
+
+    return provinces_visible_to(request.user)
+
+
+class EnterprisePageFilterSet(django_filters.FilterSet):
+    """The enterprises page's filters, with choices limited to what the user may see."""
+
+    province = django_filters.ModelChoiceFilter(
+        field_name="park__province", queryset=_visible_provinces, to_field_name="code", label=_("Province")
+    )
+    park = django_filters.ModelChoiceFilter(queryset=_visible_parks, to_field_name="code", label=_("Park"))
+    size = django_filters.ChoiceFilter(choices=Enterprise.Size.choices, label=_("Size"))
+
+    class Meta:
+        model = Enterprise
+        fields = ["province", "park", "size"]

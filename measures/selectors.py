@@ -85,7 +85,9 @@ PARK_PARTIES = ("park", "source_park", "sink_park")
 ENTERPRISE_PARTIES = ("enterprise", "source_enterprise", "sink_enterprise")
 # The columns a list page shows (all but the long descriptions).
 LIST_COLUMNS = [
-    f.attname for f in Measure._meta.concrete_fields if f.attname not in ("description_vi", "description_en", "search_text")
+    f.attname
+    for f in Measure._meta.concrete_fields
+    if f.attname not in ("description_vi", "description_en", "search_text")
 ]
 
 

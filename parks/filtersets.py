@@ -1,6 +1,7 @@
 """Filters of the parks' lists (API and pages)."""
 
 import django_filters
+from django.utils.translation import gettext_lazy as _
 
 from parks.models import Park, Province
 
@@ -17,3 +18,22 @@ class ParkFilterSet(django_filters.FilterSet):
     class Meta:
         model = Park
         fields = ["code", "province", "programme_status"]
+
+
+def _visible_provinces(request):
+    from parks.selectors import provinces_visible_to
+
+    return provinces_visible_to(request.user)
+
+
+class ParkPageFilterSet(django_filters.FilterSet):
+    """The parks page's filters."""
+
+    province = django_filters.ModelChoiceFilter(queryset=_visible_provinces, to_field_name="code", label=_("Province"))
+    programme_status = django_filters.ChoiceFilter(
+        choices=Park.ProgrammeStatus.choices, label=_("Status in the programme")
+    )
+
+    class Meta:
+        model = Park
+        fields = ["province", "programme_status"]

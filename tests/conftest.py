@@ -74,3 +74,11 @@ def staff_client(client, staff_user):
 def manager_client(client, manager_user):
     client.force_login(manager_user)
     return client
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _media_in_a_temporary_folder(tmp_path_factory):
+    """Uploaded evidence goes to a folder of the test session, never to the developer's var/media."""
+    from django.conf import settings
+
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))

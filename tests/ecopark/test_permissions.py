@@ -85,6 +85,45 @@ EXPECTATIONS["api:measure-transition"] = (
     _pk_of("measures.Measure", park__code="dinh-vu"),
     {"GET": _by_role(401, 405, 405, 405), "POST": _by_role(401, 403, 403, 400)},
 )
+def _evidence_pk():
+    """An evidence file of a DEEP C measure (made when the matrix runs: the demo has none)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from measures.models import Evidence, Measure
+    from measures.services import evidence_add
+
+    evidence = Evidence.objects.order_by("pk").first()
+    if evidence is None:
+        measure = Measure.objects.filter(park__code="dinh-vu").order_by("pk").first()
+        upload = SimpleUploadedFile("meter.pdf", b"%PDF-1.4 matrix", content_type="application/pdf")
+        evidence = evidence_add(measure=measure, upload=upload, uploaded_by=None)
+    return {"pk": evidence.pk}
+
+
+# The pages: park managers read their parks (the matrix's manager has none: details are 404), partners use the API.
+PAGE_READ = _by_role("login", 403, 200, 200)
+PAGE_DETAIL = _by_role("login", 403, 404, 200)
+GET_ONLY = _by_role("login", 405, 405, 405)
+STAFF_FORM = _by_role("login", 403, 403, 200)  # a POST of nothing is an invalid form: shown again with its errors
+ENTERPRISE = _pk_of("enterprises.Enterprise", park__code="dinh-vu")
+MEASURE = _pk_of("measures.Measure", park__code="dinh-vu")
+for name, kwargs, methods in [
+    ("parks:list", {}, {"GET": PAGE_READ, "POST": GET_ONLY}),
+    ("enterprises:list", {}, {"GET": PAGE_READ, "POST": GET_ONLY}),
+    ("enterprises:new", {}, {"GET": STAFF_FORM, "POST": STAFF_FORM}),
+    ("enterprises:detail", ENTERPRISE, {"GET": PAGE_DETAIL, "POST": GET_ONLY}),
+    ("enterprises:edit", ENTERPRISE, {"GET": STAFF_FORM, "POST": STAFF_FORM}),
+    ("measures:list", {}, {"GET": PAGE_READ, "POST": GET_ONLY}),
+    ("measures:new", {"kind": "recp"}, {"GET": STAFF_FORM, "POST": STAFF_FORM}),
+    ("measures:preview_new", {"kind": "is"}, {"GET": GET_ONLY, "POST": STAFF_FORM}),
+    ("measures:detail", MEASURE, {"GET": PAGE_DETAIL, "POST": GET_ONLY}),
+    ("measures:edit", MEASURE, {"GET": STAFF_FORM, "POST": STAFF_FORM}),
+    ("measures:preview_edit", MEASURE, {"GET": GET_ONLY, "POST": STAFF_FORM}),
+    # No step named: back to the measure's page.
+    ("measures:status", MEASURE, {"GET": _by_role("login", 403, 403, 302), "POST": _by_role("login", 403, 403, 302)}),
+    ("measures:evidence", _evidence_pk, {"GET": PAGE_DETAIL, "POST": GET_ONLY}),
+]:
+    EXPECTATIONS[name] = (kwargs, methods)
 EXPECTATIONS["api:rollups"] = ({}, {"GET": READ, "POST": NOT_ALLOWED})
 EXPECTATIONS["api:schema"] = ({}, {"GET": READ, "POST": _by_role(401, 403, 403, 403)})
 EXPECTATIONS["api:docs"] = ({}, {"GET": _by_role("login", 200, 200, 200), "POST": _by_role("login", 403, 403, 403)})

@@ -1,0 +1,191 @@
+"""List pages: filter, accent-insensitive search, sort, paginate and export a queryset the same way on every page.
+
+A page declares its columns once; the table's sortable headers and the CSV and XLSX exports both come from them,
+so an export holds exactly the rows and columns the filtered list shows.
+"""
+
+import csv
+import datetime
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpResponse, StreamingHttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ecopark.admin import spreadsheet_safe
+from ecopark.text import fold
+
+PAGE_SIZES = (10, 25, 50, 100)
+DEFAULT_PAGE_SIZE = 25
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a list: its key (in `?sort=` and the export), its header, its value for an export, and the
+    database ordering that sorts by it (None: not sortable)."""
+
+    key: str
+    label: Any
+    value: Callable[[Any], Any]
+    order_by: tuple[str, ...] | None = None
+    numeric: bool = False
+    listed: bool = True  # False: in the export only
+
+
+class Echo:
+    """A file-like object whose write returns the line: csv.writer's output streamed without buffering."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, int | float | Decimal | datetime.date):
+        return value
+    return spreadsheet_safe(str(value))
+
+
+def search_words(q: str) -> list[str]:
+    """The folded words of a search: every one must match ("dinh vu" finds "Đình Vũ")."""
+    return [word for word in fold(q).split() if word][:8]
+
+
+class ListPage:
+    """One request's view of a list: the filter form, the search, the ordering, one page and the total count."""
+
+    def __init__(
+        self,
+        request,
+        *,
+        queryset: QuerySet,
+        filterset_class,
+        columns: list[Column],
+        default_sort: str,
+        search: Callable[[QuerySet, list[str]], QuerySet] | None = None,
+        tiebreak: str = "pk",
+    ) -> None:
+        self.request = request
+        self.columns = columns
+        params = request.GET
+        self.filterset = filterset_class(params or None, queryset=queryset, request=request)
+        rows = self.filterset.qs if self.filterset.is_bound and self.filterset.is_valid() else queryset
+        self.q = params.get("q", "").strip()[:200]
+        words = search_words(self.q)
+        if search and words:
+            rows = search(rows, words)
+        sortable = {c.key: c for c in columns if c.order_by}
+        sort = params.get("sort", default_sort)
+        key = sort.removeprefix("-")
+        if key not in sortable:
+            sort, key = default_sort, default_sort.removeprefix("-")
+        self.sort = sort
+        descending = sort.startswith("-")
+        ordering = [f"-{f}" if descending else f for f in sortable[key].order_by]
+        self.rows = rows.order_by(*ordering, f"-{tiebreak}" if descending else tiebreak)
+        try:
+            self.per_page = int(params.get("per_page", DEFAULT_PAGE_SIZE))
+        except ValueError:
+            self.per_page = DEFAULT_PAGE_SIZE
+        if self.per_page not in PAGE_SIZES:
+            self.per_page = DEFAULT_PAGE_SIZE
+
+    def page(self):
+        """The page asked for (the last one if the number is past the end)."""
+        return Paginator(self.rows, self.per_page).get_page(self.request.GET.get("page"))
+
+    def headers(self) -> list[dict]:
+        """Each column's header with the link that sorts by it (ascending, or descending if sorted ascending)."""
+        params = self.request.GET.copy()
+        params.pop("page", None)
+        headers = []
+        for column in self.columns:
+            if not column.listed:
+                continue
+            header = {"label": column.label, "numeric": column.numeric, "key": column.key, "sorted": None}
+            if column.order_by:
+                current = self.sort.removeprefix("-") == column.key
+                descending = self.sort.startswith("-")
+                params["sort"] = f"-{column.key}" if current and not descending else column.key
+                header["url"] = "?" + params.urlencode()
+                if current:
+                    header["sorted"] = "descending" if descending else "ascending"
+            headers.append(header)
+        return headers
+
+    page_sizes = PAGE_SIZES
+
+    def query_without(self, *names: str) -> str:
+        """The current query string without some parameters (for links that change them), ending in & if not empty."""
+        params = self.request.GET.copy()
+        for name in names:
+            params.pop(name, None)
+        query = params.urlencode()
+        return f"{query}&" if query else ""
+
+    @property
+    def export_query(self) -> str:
+        return self.query_without("export", "page")
+
+    @property
+    def page_query(self) -> str:
+        return self.query_without("export", "page")
+
+    def export(self, fmt: str, *, name: str) -> HttpResponse:
+        """Every row the filter matches (not only this page), with the page's columns, as CSV or XLSX."""
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        filename = f"{name}-{stamp}.{fmt}"
+        headers = [str(c.label) for c in self.columns]
+        rows = (
+            [_cell(c.value(obj)) for c in self.columns] for obj in self.rows.iterator(chunk_size=2000)
+        )  # fmt: skip
+        if fmt == "xlsx":
+            response = HttpResponse(_xlsx(headers, rows, title=name), content_type=XLSX_TYPE)
+        else:
+            writer = csv.writer(Echo(), lineterminator="\r\n")
+            lines = (writer.writerow(row) for row in _with_header(headers, rows))
+            response = StreamingHttpResponse(_with_bom(lines), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+def _with_header(headers: list[str], rows: Iterable[list]) -> Iterable[list]:
+    yield headers
+    yield from rows
+
+
+def _with_bom(lines: Iterable[str]) -> Iterable[str]:
+    yield "\ufeff"  # spreadsheet programs then read the file as UTF-8 (Vietnamese letters intact)
+    yield from lines
+
+
+def _xlsx(headers: list[str], rows: Iterable[list], *, title: str) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title=title[:31])
+    bold = Font(bold=True)
+    header_cells = []
+    for text in headers:
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.font = bold
+        header_cells.append(cell)
+    sheet.append(header_cells)
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -1,0 +1,376 @@
+"""The measure pages: the list (filter, search, sort, export), a measure's page, its forms and its status steps.
+
+Views answer HTTP: rows come from the selectors (scoped to the user, so an unseen measure is a 404), writes go
+through the measure services, and the forms only shape input.
+"""
+
+import datetime
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, Q
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from ecopark.access import may_write_measures, measure_writers, page_readers
+from ecopark.audit import history_of
+from ecopark.listing import Column, ListPage
+from measures.filtersets import MeasurePageFilterSet
+from measures.forms import (
+    ExchangeForm,
+    FlowFormSet,
+    RecpMeasureForm,
+    SavingFormSet,
+    TransitionForm,
+    add_service_errors,
+    lines_of,
+)
+from measures.models import SINK_FIELDS, SOURCE_FIELDS, Co2eTrailLine, Evidence, Measure, MeasureSaving, ResourceFlow
+from measures.selectors import measures_visible_to
+from measures.services import (
+    EDITABLE_FIELDS,
+    StaleEdit,
+    allowed_transitions,
+    measure_create,
+    measure_preview,
+    measure_transition,
+    measure_update,
+)
+
+PARTIES = ("park", "enterprise", *SOURCE_FIELDS, *SINK_FIELDS)
+FORMS = {Measure.Kind.RECP: RecpMeasureForm, Measure.Kind.IS: ExchangeForm}
+
+
+def parties_of(measure: Measure) -> str:
+    """Who takes part: the enterprise of an RECP measure, or source → sink of an exchange."""
+    if measure.kind == Measure.Kind.RECP:
+        return measure.enterprise.name if measure.enterprise else ""
+    source = measure.source_enterprise or measure.source_park or measure.source_organisation
+    sink = measure.sink_enterprise or measure.sink_park or measure.sink_organisation
+    return f"{source or '?'} → {sink or '?'}"
+
+
+COLUMNS = [
+    Column("reference", gettext_lazy("Reference"), lambda m: m.reference, ("reference",)),
+    Column("title", gettext_lazy("Title"), lambda m: m.title, ("title_vi",)),
+    Column("kind", gettext_lazy("Kind"), lambda m: m.get_kind_display(), ("kind",), listed=False),
+    Column("park", gettext_lazy("Park"), lambda m: m.park.name, ("park__name_vi",)),
+    Column("parties", gettext_lazy("Enterprise or parties"), parties_of),
+    Column("technique", gettext_lazy("Technique or type"),
+           lambda m: m.get_technique_display() or m.get_exchange_type_display(), listed=False),
+    Column("status", gettext_lazy("Status"), lambda m: m.get_status_display(), ("status",)),
+    Column("year", gettext_lazy("Year"), lambda m: m.reference_year, ("reference_year",), numeric=True),
+    Column("electricity_kwh", gettext_lazy("kWh/yr"), lambda m: m.electricity_kwh, ("electricity_kwh",), True),
+    Column("water_m3", gettext_lazy("m³/yr"), lambda m: m.water_m3, ("water_m3",), True),
+    Column("cost_usd", gettext_lazy("USD/yr"), lambda m: m.cost_usd, ("cost_usd",), True),
+    Column("co2e_t", gettext_lazy("tCO₂e/yr"), lambda m: m.co2e_t, ("co2e_t",), True),
+]  # fmt: skip
+
+
+def search_measures(measures, words: list[str]):
+    """Every word in the measure's reference or titles, or in the name of its enterprise."""
+    for word in words:
+        measures = measures.filter(Q(search_text__contains=word) | Q(enterprise__search_text__contains=word))
+    return measures
+
+
+@require_GET
+@page_readers
+def measure_list(request):
+    """The register: filters, accent-insensitive search, sorting, pages of 10 to 100, and CSV or XLSX export."""
+    measures = (
+        measures_visible_to(request.user)
+        .select_related(*PARTIES)
+        .defer("description_vi", "description_en", "search_text", "co2e_justification", "figures_note")
+    )
+    listing = ListPage(
+        request,
+        queryset=measures,
+        filterset_class=MeasurePageFilterSet,
+        columns=COLUMNS,
+        default_sort="reference",
+        search=search_measures,
+    )
+    fmt = request.GET.get("export")
+    if fmt in ("csv", "xlsx"):
+        return listing.export(fmt, name=_("measures"))
+    page = listing.page()
+    return render(
+        request,
+        "measures/measure_list.html",
+        {
+            "listing": listing,
+            "page": page,
+            "rows": [(m, parties_of(m)) for m in page],
+            "may_write": may_write_measures(request.user),
+        },
+    )
+
+
+def _field_labels(model) -> dict[str, str]:
+    return {f.attname: str(f.verbose_name) for f in model._meta.concrete_fields}
+
+
+def change_history(entries) -> list[dict]:
+    """Audit entries as a person reads them: who, when, through which channel, and each field's old and new value."""
+    labels: dict = {}
+    rows = []
+    for entry in entries:
+        model = entry.content_type.model_class()
+        if model not in labels:
+            labels[model] = _field_labels(model) if model else {}
+        rows.append(
+            {
+                "entry": entry,
+                "what": model._meta.verbose_name if model else entry.content_type.model,
+                "changes": [
+                    (labels[model].get(field, field), old, new)
+                    for field, (old, new) in entry.changes.items()
+                    if field not in ("measure_id",)
+                ],
+            }
+        )
+    return rows
+
+
+def _visible_measure(request, pk: int) -> Measure:
+    return get_object_or_404(measures_visible_to(request.user).select_related(*PARTIES, "park__province"), pk=pk)
+
+
+@require_GET
+@page_readers
+def measure_detail(request, pk: int):
+    """Everything about a measure: parties, figures, savings, flows, CO2e trail, status and change history."""
+    measure = _visible_measure(request, pk)
+    writer = may_write_measures(request.user)
+    context = {
+        "measure": measure,
+        "parties": parties_of(measure),
+        "savings": MeasureSaving.objects.filter(measure=measure).select_related("resource"),
+        "flows": ResourceFlow.objects.filter(measure=measure).select_related("resource"),
+        "trail": Co2eTrailLine.objects.filter(measure=measure).select_related("resource", "factor"),
+        "statuses": measure.status_changes.select_related("changed_by").prefetch_related(
+            Prefetch("evidence", Evidence.objects.order_by("id"))
+        ),
+        "evidence": measure.evidence.select_related("uploaded_by"),
+        "history": change_history(history_of(measure)[:200]),
+        "transitions": [Measure.Status(s) for s in allowed_transitions(measure.status)] if writer else [],
+        "may_write": writer,
+    }
+    return render(request, "measures/measure_detail.html", context)
+
+
+def _formsets(kind: str, data=None, *, savings=(), flows=()):
+    saving_rows = [{"resource": s.resource, "quantity": s.quantity, "unit": s.unit,
+                    "verified_quantity": s.verified_quantity} for s in savings]  # fmt: skip
+    flow_rows = [{"resource": f.resource, "quantity": f.quantity, "unit": f.unit, "direction": f.direction}
+                 for f in flows]  # fmt: skip
+    saving_set = SavingFormSet(data, prefix="savings", initial=saving_rows or None)
+    if data is None and not saving_rows:
+        saving_set.extra = 1
+    flow_set = None
+    if kind == Measure.Kind.IS:
+        flow_set = FlowFormSet(data, prefix="flows", initial=flow_rows or None)
+        if data is None and not flow_rows:
+            flow_set.extra = 1
+    return saving_set, flow_set
+
+
+def _all_valid(form, saving_set, flow_set) -> bool:
+    valid = form.is_valid()
+    valid = saving_set.is_valid() and valid
+    return (flow_set is None or flow_set.is_valid()) and valid
+
+
+def _kind_or_404(kind: str) -> str:
+    if kind not in Measure.Kind.values:
+        raise Http404
+    return kind
+
+
+@require_http_methods(["GET", "POST"])
+@measure_writers
+def measure_new(request, kind: str):
+    """A new RECP measure or symbiosis exchange with its savings (and flows), saved only when all of it is valid."""
+    kind = _kind_or_404(kind)
+    data = request.POST if request.method == "POST" else None
+    initial = {"enterprise": request.GET.get("enterprise")} if kind == Measure.Kind.RECP else {}
+    form = FORMS[kind](data, user=request.user, initial=initial)
+    saving_set, flow_set = _formsets(kind, data)
+    if data is not None and _all_valid(form, saving_set, flow_set):
+        measure = form.save(commit=False)
+        try:
+            measure = measure_create(
+                measure=measure,
+                savings=lines_of(saving_set),
+                flows=lines_of(flow_set) if flow_set is not None else None,
+                created_by=request.user,
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Measure %(reference)s saved.") % {"reference": measure.reference})
+            return redirect("measures:detail", pk=measure.pk)
+    return _render_form(request, form, saving_set, flow_set, kind=kind, measure=None)
+
+
+def _render_form(request, form, saving_set, flow_set, *, kind, measure, conflict=None, status=200):
+    preview_url = (
+        reverse("measures:preview_edit", kwargs={"pk": measure.pk})
+        if measure
+        else reverse("measures:preview_new", kwargs={"kind": kind})
+    )
+    context = {
+        "form": form,
+        "saving_set": saving_set,
+        "flow_set": flow_set,
+        "kind": Measure.Kind(kind),
+        "measure": measure,
+        "conflict": conflict,
+        "preview_url": preview_url,
+        "show_verified": measure is not None and measure.status == Measure.Status.VERIFIED,
+    }
+    return render(request, "measures/measure_form.html", context, status=status)
+
+
+def _changes(form, kind: str) -> dict:
+    changes = {field: form.cleaned_data[field] for field in form.changed_data if field in EDITABLE_FIELDS}
+    if kind == Measure.Kind.RECP and "enterprise" in changes:
+        changes["park"] = changes["enterprise"].park
+    if kind == Measure.Kind.IS:
+        changes.update(getattr(form, "parties", {}))
+    return changes
+
+
+@require_http_methods(["GET", "POST"])
+@measure_writers
+def measure_edit(request, pk: int):
+    """Change a measure. A save made on a version someone else has changed since is refused, shows what they changed,
+    and keeps what this person typed so that nothing of either edit is lost."""
+    measure = _visible_measure(request, pk)
+    kind = measure.kind
+    data = request.POST if request.method == "POST" else None
+    form = FORMS[kind](data, instance=measure, user=request.user)
+    saving_set, flow_set = _formsets(kind, data, savings=measure.savings.select_related("resource"),
+                                     flows=measure.flows.select_related("resource"))  # fmt: skip
+    conflict = None
+    if data is not None and _all_valid(form, saving_set, flow_set):
+        try:
+            measure_update(
+                measure_id=measure.pk,
+                changes=_changes(form, kind),
+                savings=lines_of(saving_set),
+                flows=lines_of(flow_set) if flow_set is not None else None,
+                expected_version=form.cleaned_data.get("version"),
+                changed_by=request.user,
+            )
+        except StaleEdit as error:
+            conflict = _conflict(request, measure, form, error)
+            fresh = request.POST.copy()
+            fresh["version"] = conflict["version"]
+            form = FORMS[kind](fresh, instance=Measure.objects.get(pk=pk), user=request.user)
+            form.is_valid()
+            return _render_form(request, form, saving_set, flow_set, kind=kind, measure=measure, conflict=conflict,
+                                status=409)  # fmt: skip
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Measure %(reference)s saved.") % {"reference": measure.reference})
+            return redirect("measures:detail", pk=measure.pk)
+    return _render_form(request, form, saving_set, flow_set, kind=kind, measure=measure, conflict=conflict)
+
+
+def _conflict(request, measure: Measure, form, error: StaleEdit) -> dict:
+    """What others saved since this person opened the form (from the audit trail), and the version now current."""
+    since = form.cleaned_data.get("editing_since") or (timezone.now() - datetime.timedelta(hours=1))
+    entries = history_of(measure).filter(at__gte=since).exclude(actor=request.user).order_by("at", "id")
+    return {
+        "message": error.messages[0],
+        "changes": change_history(entries),
+        "version": Measure.objects.values_list("version", flat=True).get(pk=measure.pk),
+    }
+
+
+@require_POST
+@measure_writers
+def measure_figures_preview(request, kind: str | None = None, pk: int | None = None):
+    """The figures the form's measure would get (CO2e with its trail, kWh, m3, cost), computed by saving it in a
+    transaction that is rolled back. Answers a fragment of the page (htmx)."""
+    measure = _visible_measure(request, pk) if pk is not None else None
+    kind = measure.kind if measure else _kind_or_404(kind)
+    form = FORMS[kind](request.POST, instance=measure, user=request.user)
+    saving_set, flow_set = _formsets(kind, request.POST)
+    context = {"preview": None, "errors": []}
+    if _all_valid(form, saving_set, flow_set):
+        try:
+            context["preview"] = measure_preview(
+                measure=form.save(commit=False),
+                savings=lines_of(saving_set),
+                flows=lines_of(flow_set) if flow_set is not None else None,
+            )
+        except ValidationError as error:
+            context["errors"] = error.messages
+    else:
+        context["incomplete"] = True
+    return render(request, "measures/_figures_preview.html", context)
+
+
+TRANSITION_ERRORS = {"date": "effective_on", "future": "effective_on", "reason": "reason", "too_large": "evidence",
+                     "empty": "evidence", "type": "evidence", "extension": "evidence"}  # fmt: skip
+
+
+@require_http_methods(["GET", "POST"])
+@measure_writers
+def measure_status(request, pk: int):
+    """A status step (propose, accept, implement, verify, reject, withdraw): its date, reason, measured values and
+    evidence, asked for on a page of its own."""
+    measure = _visible_measure(request, pk)
+    to_status = request.POST.get("to") or request.GET.get("to", "")
+    if to_status not in allowed_transitions(measure.status):
+        messages.error(request, _("This measure cannot take that step now."))
+        return redirect("measures:detail", pk=measure.pk)
+    data, files = (request.POST, request.FILES) if request.method == "POST" else (None, None)
+    form = TransitionForm(data, files, measure=measure, to_status=to_status)
+    if data is not None and form.is_valid():
+        upload = form.cleaned_data.get("evidence")
+        try:
+            measure_transition(
+                measure=measure,
+                to_status=to_status,
+                changed_by=request.user,
+                effective_on=form.cleaned_data["effective_on"],
+                reason=form.cleaned_data["reason"],
+                verified=form.verified() if to_status == Measure.Status.VERIFIED else None,
+                evidence=[upload] if upload else None,
+            )
+        except ValidationError as error:
+            for message, code in [(m, getattr(e, "code", None)) for e in error.error_list for m in e.messages]:
+                form.add_error(TRANSITION_ERRORS.get(code), message)
+        else:
+            messages.success(
+                request,
+                _("%(reference)s is now %(status)s.")
+                % {"reference": measure.reference, "status": Measure.Status(to_status).label},
+            )
+            return redirect("measures:detail", pk=measure.pk)
+    context = {"measure": measure, "form": form, "to_status": Measure.Status(to_status)}
+    return render(request, "measures/measure_status.html", context)
+
+
+@require_GET
+@page_readers
+def evidence_file(request, pk: int):
+    """An evidence file, only to those who may see its measure (anyone else: 404), always as a download."""
+    evidence = get_object_or_404(
+        Evidence.objects.filter(measure__in=measures_visible_to(request.user).values("pk")), pk=pk
+    )
+    response = FileResponse(
+        evidence.file.open("rb"), as_attachment=True, filename=evidence.original_name, content_type=evidence.media_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
