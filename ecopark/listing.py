@@ -16,6 +16,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from ecopark.admin import spreadsheet_safe
@@ -155,7 +156,7 @@ class ListPage:
             writer = csv.writer(Echo(), lineterminator="\r\n")
             lines = (writer.writerow(row) for row in _with_header(headers, rows))
             response = StreamingHttpResponse(_with_bom(lines), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["Content-Disposition"] = content_disposition_header(True, filename)
         return response
 
 
