@@ -12,7 +12,7 @@ from django.db.models import Prefetch, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -271,9 +271,8 @@ def measure_edit(request, pk: int):
             )
         except StaleEdit as error:
             conflict = _conflict(request, measure, form, error)
-            fresh = request.POST.copy()
-            fresh["version"] = conflict["version"]
-            form = FORMS[kind](fresh, instance=Measure.objects.get(pk=pk), user=request.user)
+            current = Measure.objects.get(pk=pk)
+            form = FORMS[kind](_merged(form, conflict["entries"], current), instance=current, user=request.user)
             form.is_valid()
             return _render_form(request, form, saving_set, flow_set, kind=kind, measure=measure, conflict=conflict,
                                 status=409)  # fmt: skip
@@ -291,9 +290,32 @@ def _conflict(request, measure: Measure, form, error: StaleEdit) -> dict:
     entries = history_of(measure).filter(at__gte=since).exclude(actor=request.user).order_by("at", "id")
     return {
         "message": error.messages[0],
+        "entries": list(entries),
         "changes": change_history(entries),
         "version": Measure.objects.values_list("version", flat=True).get(pk=measure.pk),
     }
+
+
+def _merged(form, entries, current: Measure):
+    """This person's input on the current version: a field they left as it was when they opened the form takes the
+    value someone else saved since; a field they changed keeps their value (and the page says what was saved)."""
+    data = form.data.copy()
+    data["version"] = str(current.version)
+    fields = {f.attname: f for f in Measure._meta.concrete_fields}
+    for entry in entries:
+        if entry.content_type.model_class() is not Measure:
+            continue
+        for attname, (old, _new) in entry.changes.items():
+            field = fields.get(attname)
+            if field is None or field.name not in form.fields or field.name not in form.cleaned_data:
+                continue
+            mine = form.cleaned_data[field.name]
+            mine = getattr(mine, "pk", mine)
+            untouched = mine in ("", None) if old in ("", None) else mine == field.to_python(old)
+            if untouched:
+                value = getattr(current, field.attname)
+                data[field.name] = "" if value is None else formats.localize_input(value)
+    return data
 
 
 @require_POST
