@@ -85,6 +85,8 @@ EXPECTATIONS["api:measure-transition"] = (
     _pk_of("measures.Measure", park__code="dinh-vu"),
     {"GET": _by_role(401, 405, 405, 405), "POST": _by_role(401, 403, 403, 400)},
 )
+
+
 def _evidence_pk():
     """An evidence file of a DEEP C measure (made when the matrix runs: the demo has none)."""
     from django.core.files.uploadedfile import SimpleUploadedFile
