@@ -116,6 +116,11 @@ def _field_labels(model) -> dict[str, str]:
     return {f.attname: str(f.verbose_name) for f in model._meta.concrete_fields}
 
 
+def _as_text(value):
+    """A recorded value as stored (2026, not a localised 2.026), or None."""
+    return None if value is None else str(value)
+
+
 def change_history(entries) -> list[dict]:
     """Audit entries as a person reads them: who, when, through which channel, and each field's old and new value."""
     labels: dict = {}
@@ -129,7 +134,7 @@ def change_history(entries) -> list[dict]:
                 "entry": entry,
                 "what": model._meta.verbose_name if model else entry.content_type.model,
                 "changes": [
-                    (labels[model].get(field, field), old, new)
+                    (labels[model].get(field, field), _as_text(old), _as_text(new))
                     for field, (old, new) in entry.changes.items()
                     if field not in ("measure_id",)
                 ],
