@@ -170,10 +170,15 @@ def measure_detail(request, pk: int):
     return render(request, "measures/measure_detail.html", context)
 
 
+def _plain(quantity):
+    """250000.0000 as 250000: a stored quantity shown as it was typed."""
+    return None if quantity is None else quantity.normalize()
+
+
 def _formsets(kind: str, data=None, *, savings=(), flows=()):
-    saving_rows = [{"resource": s.resource, "quantity": s.quantity, "unit": s.unit,
-                    "verified_quantity": s.verified_quantity} for s in savings]  # fmt: skip
-    flow_rows = [{"resource": f.resource, "quantity": f.quantity, "unit": f.unit, "direction": f.direction}
+    saving_rows = [{"resource": s.resource, "quantity": _plain(s.quantity), "unit": s.unit,
+                    "verified_quantity": _plain(s.verified_quantity)} for s in savings]  # fmt: skip
+    flow_rows = [{"resource": f.resource, "quantity": _plain(f.quantity), "unit": f.unit, "direction": f.direction}
                  for f in flows]  # fmt: skip
     saving_set = SavingFormSet(data, prefix="savings", initial=saving_rows or None)
     if data is None and not saving_rows:
