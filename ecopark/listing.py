@@ -62,6 +62,13 @@ def search_words(q: str) -> list[str]:
     return [word for word in fold(q).split() if word][:8]
 
 
+def search_text_matches(rows: QuerySet, words: list[str]) -> QuerySet:
+    """Rows whose folded `search_text` holds every word."""
+    for word in words:
+        rows = rows.filter(search_text__contains=word)
+    return rows
+
+
 class ListPage:
     """One request's view of a list: the filter form, the search, the ordering, one page and the total count."""
 

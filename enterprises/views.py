@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from ecopark.access import enterprise_writers, may_write_enterprises, may_write_measures, page_readers
 from ecopark.audit import history_of
-from ecopark.listing import Column, ListPage
+from ecopark.listing import Column, ListPage, search_text_matches
 from enterprises.filtersets import EnterprisePageFilterSet
 from enterprises.forms import EnterpriseForm
 from enterprises.selectors import enterprises_visible_to
@@ -32,12 +32,6 @@ COLUMNS = [
 ]
 
 
-def search_enterprises(enterprises, words: list[str]):
-    for word in words:
-        enterprises = enterprises.filter(search_text__contains=word)
-    return enterprises
-
-
 @require_GET
 @page_readers
 def enterprise_list(request):
@@ -53,7 +47,7 @@ def enterprise_list(request):
         filterset_class=EnterprisePageFilterSet,
         columns=COLUMNS,
         default_sort="name",
-        search=search_enterprises,
+        search=search_text_matches,
     )
     fmt = request.GET.get("export")
     if fmt in ("csv", "xlsx"):

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from ecopark.access import page_readers
-from ecopark.listing import Column, ListPage
+from ecopark.listing import Column, ListPage, search_text_matches
 from parks.filtersets import ParkPageFilterSet
 from parks.selectors import parks_with_counts
 
@@ -23,12 +23,6 @@ COLUMNS = [
 ]  # fmt: skip
 
 
-def search_parks(parks, words: list[str]):
-    for word in words:
-        parks = parks.filter(search_text__contains=word)
-    return parks
-
-
 @require_GET
 @page_readers
 def park_list(request):
@@ -38,7 +32,7 @@ def park_list(request):
         filterset_class=ParkPageFilterSet,
         columns=COLUMNS,
         default_sort="name",
-        search=search_parks,
+        search=search_text_matches,
     )
     fmt = request.GET.get("export")
     if fmt in ("csv", "xlsx"):
