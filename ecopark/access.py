@@ -6,10 +6,9 @@ sees is decided by the selectors (parks_visible_to and the rest), so a page and 
 
 from functools import wraps
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 
-from ecopark.roles import Role, role_of
+from ecopark.roles import Role, may_write, role_of
 
 READERS = (Role.ADMINISTRATOR, Role.STAFF, Role.PARK_MANAGER)
 
@@ -20,12 +19,11 @@ def may_read_pages(user) -> bool:
 
 def may_write_measures(user) -> bool:
     """Staff always; park managers (in their parks) when the programme allows it (PARK_MANAGERS_MAY_EDIT)."""
-    role = role_of(user)
-    return role in (Role.ADMINISTRATOR, Role.STAFF) or (role == Role.PARK_MANAGER and settings.PARK_MANAGERS_MAY_EDIT)
+    return may_write(user, park_managers_allowed=True)
 
 
 def may_write_enterprises(user) -> bool:
-    return role_of(user) in (Role.ADMINISTRATOR, Role.STAFF)
+    return may_write(user)
 
 
 def _requires(test):

@@ -129,3 +129,36 @@ def record_created(instances: Iterable[models.Model]) -> None:
     entries = [_entry(i, "create", {k: [None, v] for k, v in snapshot(i).items() if v not in (None, "")})
                for i in instances]  # fmt: skip
     AuditEntry.objects.bulk_create(entries, batch_size=500)
+
+
+def _field_labels(model) -> dict[str, str]:
+    return {f.attname: str(f.verbose_name) for f in model._meta.concrete_fields}
+
+
+def _as_text(value):
+    """A recorded value as stored (2026, not a localised 2.026), or None."""
+    return None if value is None else str(value)
+
+
+def readable_history(entries) -> list[dict]:
+    """Audit entries as a person reads them: who, when, through which channel, and each field's old and new value."""
+    labels: dict = {}
+    rows = []
+    for entry in entries:
+        model = entry.content_type.model_class()
+        if model not in labels:
+            labels[model] = _field_labels(model) if model else {}
+        # A line's link to its parent says nothing on the parent's own page.
+        parent_link = PARENT_FIELDS.get(f"{entry.content_type.app_label}.{entry.content_type.model}", (None, None))[1]
+        rows.append(
+            {
+                "entry": entry,
+                "what": model._meta.verbose_name if model else entry.content_type.model,
+                "changes": [
+                    (labels[model].get(field, field), _as_text(old), _as_text(new))
+                    for field, (old, new) in entry.changes.items()
+                    if field != parent_link
+                ],
+            }
+        )
+    return rows

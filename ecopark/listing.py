@@ -24,6 +24,7 @@ from ecopark.text import fold
 
 PAGE_SIZES = (10, 25, 50, 100)
 DEFAULT_PAGE_SIZE = 25
+EXPORT_FORMATS = ("csv", "xlsx")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -133,65 +134,57 @@ class ListPage:
 
     page_sizes = PAGE_SIZES
 
-    def query_without(self, *names: str) -> str:
-        """The current query string without some parameters (for links that change them), ending in & if not empty."""
+    @property
+    def query(self) -> str:
+        """The current query without the page and export (for links that set them), ending in & if not empty."""
         params = self.request.GET.copy()
-        for name in names:
+        for name in ("page", "export"):
             params.pop(name, None)
         query = params.urlencode()
         return f"{query}&" if query else ""
 
     @property
-    def export_query(self) -> str:
-        return self.query_without("export", "page")
+    def export_format(self) -> str | None:
+        """ "csv" or "xlsx" when the request asks for an export (`?export=`), else None."""
+        fmt = self.request.GET.get("export")
+        return fmt if fmt in EXPORT_FORMATS else None
 
-    @property
-    def page_query(self) -> str:
-        return self.query_without("export", "page")
-
-    def export(self, fmt: str, *, name: str) -> HttpResponse:
+    def export(self, *, name: str) -> HttpResponse:
         """Every row the filter matches (not only this page), with the page's columns, as CSV or XLSX."""
+        fmt = self.export_format
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         filename = f"{name}-{stamp}.{fmt}"
         headers = [str(c.label) for c in self.columns]
-        rows = (
-            [_cell(c.value(obj)) for c in self.columns] for obj in self.rows.iterator(chunk_size=2000)
-        )  # fmt: skip
+        rows = ([_cell(c.value(obj)) for c in self.columns] for obj in self.rows.iterator(chunk_size=2000))
         if fmt == "xlsx":
             response = HttpResponse(_xlsx(headers, rows, title=name), content_type=XLSX_TYPE)
         else:
-            writer = csv.writer(Echo(), lineterminator="\r\n")
-            lines = (writer.writerow(row) for row in _with_header(headers, rows))
-            response = StreamingHttpResponse(_with_bom(lines), content_type="text/csv; charset=utf-8")
+            response = StreamingHttpResponse(_csv_lines(headers, rows), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = content_disposition_header(True, filename)
         return response
 
 
-def _with_header(headers: list[str], rows: Iterable[list]) -> Iterable[list]:
-    yield headers
-    yield from rows
-
-
-def _with_bom(lines: Iterable[str]) -> Iterable[str]:
-    yield "\ufeff"  # spreadsheet programs then read the file as UTF-8 (Vietnamese letters intact)
-    yield from lines
+def _csv_lines(headers: list[str], rows: Iterable[list]) -> Iterable[str]:
+    """The CSV text line by line, after a byte-order mark (spreadsheet programs then read Vietnamese as UTF-8)."""
+    writer = csv.writer(Echo(), lineterminator="\r\n")
+    yield "\ufeff"
+    yield writer.writerow(headers)
+    for row in rows:
+        yield writer.writerow(row)
 
 
 def _xlsx(headers: list[str], rows: Iterable[list], *, title: str) -> bytes:
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # only when an XLSX is asked for: not at every start
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=title[:31])
     bold = Font(bold=True)
-    header_cells = []
-    for text in headers:
-        from openpyxl.cell import WriteOnlyCell
-
-        cell = WriteOnlyCell(sheet, value=text)
+    header = [WriteOnlyCell(sheet, value=text) for text in headers]
+    for cell in header:
         cell.font = bold
-        header_cells.append(cell)
-    sheet.append(header_cells)
+    sheet.append(header)
     for row in rows:
         sheet.append(row)
     out = io.BytesIO()

@@ -25,6 +25,17 @@ def role_of(user) -> Role | None:
     return user._ecopark_role
 
 
+def may_write(user, *, park_managers_allowed: bool = False) -> bool:
+    """Programme staff and administrators write; park managers too where the data allows it (their parks' measures)
+    and the programme allows it (PARK_MANAGERS_MAY_EDIT). The one rule for pages and API."""
+    from django.conf import settings
+
+    role = role_of(user)
+    if role in (Role.ADMINISTRATOR, Role.STAFF):
+        return True
+    return park_managers_allowed and role == Role.PARK_MANAGER and settings.PARK_MANAGERS_MAY_EDIT
+
+
 def sees_all_parks(user) -> bool:
     """Administrators and programme staff see the whole programme."""
     return role_of(user) in (Role.ADMINISTRATOR, Role.STAFF)

@@ -96,6 +96,6 @@ def check_upload(upload, *, allowed: tuple[FileType, ...], max_bytes: int) -> Fi
     return found
 
 
-def stored_name(folder: str, kind: FileType) -> str:
-    """A random name under `folder`: nothing of the uploader's file name reaches the disk."""
-    return f"{folder}/{uuid.uuid4().hex}{kind.extensions[0]}"
+def stored_name(kind: FileType) -> str:
+    """A random file name: nothing of the uploader's file name reaches the disk."""
+    return f"{uuid.uuid4().hex}{kind.extensions[0]}"

@@ -4,6 +4,8 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from enterprises.models import Enterprise, Organisation
+from enterprises.selectors import enterprises_visible_to
+from parks.filtersets import visible_parks, visible_provinces
 
 
 class EnterpriseFilterSet(django_filters.FilterSet):
@@ -23,25 +25,17 @@ class OrganisationFilterSet(django_filters.FilterSet):
         fields = ["province", "kind"]
 
 
-def _visible_parks(request):
-    from parks.selectors import parks_visible_to
-
-    return parks_visible_to(request.user)
-
-
-def _visible_provinces(request):
-    from parks.selectors import provinces_visible_to
-
-    return provinces_visible_to(request.user)
+def visible_enterprises(request):
+    return enterprises_visible_to(request.user).order_by("name")
 
 
 class EnterprisePageFilterSet(django_filters.FilterSet):
     """The enterprises page's filters, with choices limited to what the user may see."""
 
     province = django_filters.ModelChoiceFilter(
-        field_name="park__province", queryset=_visible_provinces, to_field_name="code", label=_("Province")
+        field_name="park__province", queryset=visible_provinces, to_field_name="code", label=_("Province")
     )
-    park = django_filters.ModelChoiceFilter(queryset=_visible_parks, to_field_name="code", label=_("Park"))
+    park = django_filters.ModelChoiceFilter(queryset=visible_parks, to_field_name="code", label=_("Park"))
     size = django_filters.ChoiceFilter(choices=Enterprise.Size.choices, label=_("Size"))
 
     class Meta:

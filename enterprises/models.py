@@ -5,11 +5,11 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from ecopark.i18n import in_language
-from ecopark.text import fold
+from ecopark.text import FoldedSearchText
 from parks.models import Park, Province
 
 
-class Enterprise(models.Model):
+class Enterprise(FoldedSearchText, models.Model):
     """A company operating in a park; `code` is its stable reference for imports and the API."""
 
     class Size(models.TextChoices):
@@ -33,6 +33,7 @@ class Enterprise(models.Model):
     )
     # Accent-folded text the lists search ("dinh vu" finds "Đình Vũ"), kept by save() from the fields it folds.
     search_text = models.TextField(_("search text"), blank=True, editable=False, db_default="")
+    folded_fields = ("code", "name")
 
     class Meta:
         ordering = ["park", "name"]
@@ -47,15 +48,6 @@ class Enterprise(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def save(self, *args, **kwargs):
-        self.search_text = self.search_terms()
-        if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
-        super().save(*args, **kwargs)
-
-    def search_terms(self) -> str:
-        return fold(f"{self.code} {self.name}")
 
 
 class Organisation(models.Model):

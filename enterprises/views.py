@@ -9,16 +9,15 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ecopark.access import enterprise_writers, may_write_enterprises, may_write_measures, page_readers
-from ecopark.audit import history_of
+from ecopark.audit import history_of, readable_history
+from ecopark.forms import add_service_errors
 from ecopark.listing import Column, ListPage, search_text_matches
 from enterprises.filtersets import EnterprisePageFilterSet
 from enterprises.forms import EnterpriseForm
 from enterprises.selectors import enterprises_visible_to
 from enterprises.services import EDITABLE_FIELDS, enterprise_create, enterprise_update
-from measures.forms import add_service_errors
 from measures.models import Measure
 from measures.selectors import measures_visible_to
-from measures.views import change_history
 
 COLUMNS = [
     Column("code", gettext_lazy("Reference"), lambda e: e.code, ("code",)),
@@ -49,9 +48,8 @@ def enterprise_list(request):
         default_sort="name",
         search=search_text_matches,
     )
-    fmt = request.GET.get("export")
-    if fmt in ("csv", "xlsx"):
-        return listing.export(fmt, name=_("enterprises"))
+    if listing.export_format:
+        return listing.export(name=_("enterprises"))
     context = {"listing": listing, "page": listing.page(), "may_write": may_write_enterprises(request.user)}
     return render(request, "enterprises/enterprise_list.html", context)
 
@@ -70,7 +68,7 @@ def enterprise_detail(request, pk: int):
     context = {
         "enterprise": enterprise,
         "measures": measures,
-        "history": change_history(history_of(enterprise)[:100]),
+        "history": readable_history(history_of(enterprise)[:100]),
         "may_write": may_write_enterprises(request.user),
         "may_write_measures": may_write_measures(request.user),
     }

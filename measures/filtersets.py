@@ -1,12 +1,13 @@
 """Filters of the measures' lists (API and pages)."""
 
-import datetime
-
 import django_filters
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from enterprises.filtersets import visible_enterprises
 from measures.models import Measure
+from parks.filtersets import visible_parks, visible_provinces
 
 
 class MeasureFilterSet(django_filters.FilterSet):
@@ -36,27 +37,9 @@ class MeasureFilterSet(django_filters.FilterSet):
         )
 
 
-def _visible_parks(request):
-    from parks.selectors import parks_visible_to
-
-    return parks_visible_to(request.user)
-
-
-def _visible_provinces(request):
-    from parks.selectors import provinces_visible_to
-
-    return provinces_visible_to(request.user)
-
-
-def _visible_enterprises(request):
-    from enterprises.selectors import enterprises_visible_to
-
-    return enterprises_visible_to(request.user).order_by("name")
-
-
 def _years():
     """Years to choose from, newest first, after an empty choice (django-filter adds none to callable choices)."""
-    year = datetime.date.today().year
+    year = timezone.localdate().year
     return [("", "---------"), *((str(y), str(y)) for y in range(year + 1, 2014, -1))]
 
 
@@ -64,11 +47,11 @@ class MeasurePageFilterSet(django_filters.FilterSet):
     """The measures page's filters: choices limited to what the user may see, chosen from lists."""
 
     province = django_filters.ModelChoiceFilter(
-        field_name="park__province", queryset=_visible_provinces, to_field_name="code", label=_("Province")
+        field_name="park__province", queryset=visible_provinces, to_field_name="code", label=_("Province")
     )
-    park = django_filters.ModelChoiceFilter(queryset=_visible_parks, to_field_name="code", label=_("Park"))
+    park = django_filters.ModelChoiceFilter(queryset=visible_parks, to_field_name="code", label=_("Park"))
     enterprise = django_filters.ModelChoiceFilter(
-        queryset=_visible_enterprises, to_field_name="code", method="filter_enterprise", label=_("Enterprise")
+        queryset=visible_enterprises, to_field_name="code", method="filter_enterprise", label=_("Enterprise")
     )
     kind = django_filters.ChoiceFilter(choices=Measure.Kind.choices, label=_("Kind"))
     technique = django_filters.ChoiceFilter(choices=Measure.Technique.choices, label=_("Technique"))

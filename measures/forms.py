@@ -5,7 +5,6 @@ check the domain (units per resource, plausible quantities, the lifecycle) and a
 pages, the API and imports share one source of truth. Line checks call the services' own line builders.
 """
 
-import datetime
 from decimal import Decimal
 
 from django import forms
@@ -15,6 +14,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from ecopark.forms import add_service_errors
 from enterprises.selectors import enterprises_visible_to, organisations_visible_to
 from measures.models import SINK_FIELDS, SOURCE_FIELDS, Measure, Resource, ResourceFlow
 from measures.services import FlowInput, SavingInput, flow_line, saving_line
@@ -23,15 +23,6 @@ from parks.selectors import parks_visible_to
 
 DATE_PLACEHOLDER = gettext_lazy("dd/mm/yyyy")
 PARTY_KINDS = ("enterprise", "park", "organisation")
-
-
-def add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form: on its field when the form has it, otherwise on top."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 class DateField(forms.DateField):
@@ -60,8 +51,15 @@ class ResourceChoiceField(forms.ModelChoiceField):
         return resource.name
 
 
+# Which field of a row a line builder's error belongs to, by the error's code.
+LINE_ERRORS = {"unit": "unit", "negative": "quantity", "not_positive": "quantity", "implausible": "quantity"}
+
+
 class LineForm(forms.Form):
-    """A row of quantities: a resource, an annual quantity and its unit."""
+    """A row of quantities: a resource, an annual quantity and its unit, checked by the service's own line builder
+    (units, sign, plausibility)."""
+
+    build_line = None  # the service function that checks and builds the row
 
     resource = ResourceChoiceField(
         queryset=Resource.objects.all(), label=gettext_lazy("Resource"), widget=ResourceSelect
@@ -71,12 +69,18 @@ class LineForm(forms.Form):
     )
     unit = forms.ChoiceField(label=gettext_lazy("Unit"), choices=UNIT_CHOICES)
 
-    def _attach(self, error: ValidationError) -> None:
-        field = {"unit": "unit", "negative": "quantity", "not_positive": "quantity", "implausible": "quantity"}
-        self.add_error(field.get(error.code), error)
+    def clean(self):
+        data = super().clean()
+        if not self.errors and data.get("resource") is not None:
+            try:
+                type(self).build_line(Measure(), self.to_input())
+            except ValidationError as error:
+                add_service_errors(self, error, fields_by_code=LINE_ERRORS)
+        return data
 
 
 class SavingForm(LineForm):
+    build_line = saving_line
     verified_quantity = forms.DecimalField(
         label=gettext_lazy("Verified quantity per year"),
         max_digits=18,
@@ -85,34 +89,16 @@ class SavingForm(LineForm):
         required=False,
     )
 
-    def clean(self):
-        data = super().clean()
-        if not self.errors and data.get("resource") is not None:
-            try:  # the service's own check of a line (units, sign, plausibility)
-                line = SavingInput(data["resource"], data["quantity"], data["unit"], data.get("verified_quantity"))
-                saving_line(Measure(), line)
-            except ValidationError as error:
-                self._attach(error)
-        return data
-
     def to_input(self) -> SavingInput:
         data = self.cleaned_data
         return SavingInput(data["resource"], data["quantity"], data["unit"], data.get("verified_quantity"))
 
 
 class FlowForm(LineForm):
+    build_line = flow_line
     direction = forms.ChoiceField(
         label=gettext_lazy("Direction"), choices=ResourceFlow.Direction.choices, initial=ResourceFlow.Direction.FORWARD
     )
-
-    def clean(self):
-        data = super().clean()
-        if not self.errors and data.get("resource") is not None:
-            try:
-                flow_line(Measure(), FlowInput(data["resource"], data["quantity"], data["unit"], data["direction"]))
-            except ValidationError as error:
-                self._attach(error)
-        return data
 
     def to_input(self) -> FlowInput:
         data = self.cleaned_data
@@ -125,17 +111,15 @@ FlowFormSet = forms.formset_factory(FlowForm, extra=0, can_delete=True, max_num=
 
 def lines_of(formset) -> list:
     """The rows kept (not removed, not left blank) as service inputs."""
-    return [
-        form.to_input()
-        for form in formset.forms
-        if form.has_changed() and not (formset.can_delete and formset._should_delete_form(form))
-    ]
+    removed = formset.deleted_forms
+    return [form.to_input() for form in formset.forms if form.has_changed() and form not in removed]
 
 
-class PartyField(forms.ChoiceField):
-    """The source or sink of an exchange: an enterprise, a park (its shared services) or an outside organisation."""
+class Parties:
+    """The parties a user may name as the source or sink of an exchange: enterprises, parks (their shared services)
+    and outside organisations, read once for both fields."""
 
-    def __init__(self, *, user, **kwargs):
+    def __init__(self, user):
         enterprises = list(enterprises_visible_to(user).order_by("park__name_vi", "name"))
         parks = list(parks_visible_to(user))
         organisations = list(organisations_visible_to(user))
@@ -144,12 +128,12 @@ class PartyField(forms.ChoiceField):
             **{f"park:{p.pk}": p for p in parks},
             **{f"organisation:{o.pk}": o for o in organisations},
         }
-        groups = [
+        self.choices = [
+            ("", "---------"),
             (_("Enterprises"), [(f"enterprise:{e.pk}", f"{e.name} ({e.park.name})") for e in enterprises]),
             (_("Industrial parks"), [(f"park:{p.pk}", p.name) for p in parks]),
             (_("Outside organisations"), [(f"organisation:{o.pk}", o.name) for o in organisations]),
         ]
-        super().__init__(choices=[("", "---------"), *groups], **kwargs)
 
 
 def party_value(measure: Measure, fields: tuple[str, ...]) -> str:
@@ -185,7 +169,6 @@ class MeasureForm(forms.ModelForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.user = user
         self.fields["reference"].required = False
         self.fields["reference"].help_text = _("Leave empty to number it in its park, e.g. dinh-vu-0042.")
         if self.instance.pk is not None:
@@ -194,13 +177,10 @@ class MeasureForm(forms.ModelForm):
             self.initial.setdefault("version", self.instance.version)
         self.initial.setdefault("editing_since", timezone.now())
         if self.instance.pk is None:
-            self.initial.setdefault("identified_on", datetime.date.today())
-            self.initial.setdefault("estimate_year", datetime.date.today().year)
+            self.initial.setdefault("identified_on", timezone.localdate())
+            self.initial.setdefault("estimate_year", timezone.localdate().year)
         self.fields["estimate_year"].localize = False
         self.fields["estimate_year"].widget.is_localized = False
-
-    def clean_reference(self):
-        return self.instance.reference if self.instance.pk is not None else self.cleaned_data["reference"]
 
 
 class RecpMeasureForm(MeasureForm):
@@ -212,14 +192,7 @@ class RecpMeasureForm(MeasureForm):
         self.fields["enterprise"].queryset = enterprises_visible_to(user).order_by("park__name_vi", "name")
         self.fields["enterprise"].required = True
         self.fields["technique"].required = True
-        self.instance.kind = Measure.Kind.RECP
-
-    def clean(self):
-        data = super().clean()
-        enterprise = data.get("enterprise")
-        if enterprise is not None:
-            self.instance.park_id = enterprise.park_id
-        return data
+        self.instance.kind = Measure.Kind.RECP  # the services put it in its enterprise's park
 
 
 class ExchangeForm(MeasureForm):
@@ -234,8 +207,9 @@ class ExchangeForm(MeasureForm):
         self.fields["park"].queryset = parks_visible_to(user)
         self.fields["park"].help_text = _("The park whose totals count the exchange (counted once).")
         self.fields["exchange_type"].required = True
-        self.fields["source"] = PartyField(user=user, label=_("Source (gives)"))
-        self.fields["sink"] = PartyField(user=user, label=_("Sink (receives)"))
+        self.parties = Parties(user)
+        self.fields["source"] = forms.ChoiceField(label=_("Source (gives)"), choices=self.parties.choices)
+        self.fields["sink"] = forms.ChoiceField(label=_("Sink (receives)"), choices=self.parties.choices)
         self.order_fields(["park", "exchange_type", "source", "sink", *MeasureForm.COMMON])
         if self.instance.pk is not None:
             self.initial.setdefault("source", party_value(self.instance, SOURCE_FIELDS))
@@ -246,16 +220,17 @@ class ExchangeForm(MeasureForm):
         source, sink = data.get("source"), data.get("sink")
         if source and sink and source == sink:
             self.add_error("sink", _("The sink must be another party than the source."))
-        self.parties = {}
         for name, fields in (("source", SOURCE_FIELDS), ("sink", SINK_FIELDS)):
             value = data.get(name)
             if value:
                 kind = value.split(":")[0]
                 for field, party in zip(fields, PARTY_KINDS, strict=True):
-                    chosen = self.fields[name].objects[value] if party == kind else None
-                    self.parties[field] = chosen
-                    setattr(self.instance, field, chosen)
+                    setattr(self.instance, field, self.parties.objects[value] if party == kind else None)
         return data
+
+    def party_changes(self) -> dict:
+        """The source and sink chosen, as the measure's six party fields (all but two empty)."""
+        return {field: getattr(self.instance, field) for field in (*SOURCE_FIELDS, *SINK_FIELDS)}
 
 
 class TransitionForm(forms.Form):
@@ -273,9 +248,7 @@ class TransitionForm(forms.Form):
 
     def __init__(self, *args, measure: Measure, to_status: str, **kwargs):
         super().__init__(*args, **kwargs)
-        self.measure = measure
-        self.to_status = to_status
-        self.initial.setdefault("effective_on", datetime.date.today())
+        self.initial.setdefault("effective_on", timezone.localdate())
         if to_status in Measure.CLOSED_STATUSES:
             self.fields["reason"].required = True
         self.savings = []

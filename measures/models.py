@@ -7,7 +7,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from ecopark.i18n import in_language
-from ecopark.text import fold
+from ecopark.text import FoldedSearchText
 from enterprises.models import Enterprise, Organisation
 from measures.units import CANONICAL_UNIT_CHOICES, UNIT_CHOICES
 from parks.models import Park
@@ -158,7 +158,7 @@ SOURCE_FIELDS = ("source_enterprise", "source_park", "source_organisation")
 SINK_FIELDS = ("sink_enterprise", "sink_park", "sink_organisation")
 
 
-class Measure(models.Model):
+class Measure(FoldedSearchText, models.Model):
     """A resource-efficiency measure (RECP) in one enterprise, or a symbiosis exchange (IS) from a source to a sink.
 
     `park` is the park whose totals count the measure: the enterprise's park for RECP, the hosting park for IS,
@@ -310,6 +310,7 @@ class Measure(models.Model):
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     # Accent-folded text the lists search ("dinh vu" finds "Đình Vũ"), kept by save() from the fields it folds.
     search_text = models.TextField(_("search text"), blank=True, editable=False, db_default="")
+    folded_fields = ("reference", "title_vi", "title_en")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -416,12 +417,6 @@ class Measure(models.Model):
     def __str__(self) -> str:
         return f"{self.reference}: {self.title}"
 
-    def save(self, *args, **kwargs):
-        self.search_text = self.search_terms()
-        if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
-        super().save(*args, **kwargs)
-
     @property
     def title(self) -> str:
         return in_language(self.title_vi, self.title_en)
@@ -433,9 +428,6 @@ class Measure(models.Model):
     @property
     def co2e_is_entered(self) -> bool:
         return self.co2e_entered_t is not None
-
-    def search_terms(self) -> str:
-        return fold(f"{self.reference} {self.title_vi} {self.title_en}")
 
 
 class QuantityLine(models.Model):
@@ -505,11 +497,6 @@ class ResourceFlow(QuantityLine):
         return f"{self.resource}: {self.quantity} {self.unit}"
 
 
-def evidence_path(evidence: "Evidence", filename: str) -> str:
-    """Where an evidence file is kept under MEDIA_ROOT (outside the static root): a random name, set on upload."""
-    return filename
-
-
 class Evidence(models.Model):
     """A file behind a measure's figures (a meter report, an invoice, a photo), served only to those who may see the
     measure."""
@@ -523,7 +510,8 @@ class Evidence(models.Model):
         related_name="evidence",
         verbose_name=_("status change"),
     )
-    file = models.FileField(_("file"), upload_to=evidence_path, max_length=200)
+    # Under MEDIA_ROOT (outside the static root), with a random name (ecopark.uploads.stored_name).
+    file = models.FileField(_("file"), upload_to="evidence/", max_length=200)
     original_name = models.CharField(_("file name"), max_length=200)
     media_type = models.CharField(_("type"), max_length=100)
     size = models.PositiveBigIntegerField(_("size (bytes)"))

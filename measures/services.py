@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ecopark.audit import record_created
@@ -223,28 +224,19 @@ class Preview:
     trail: list[Co2eTrailLine]
 
 
-class _Discard(Exception):
-    pass
-
-
 def measure_preview(*, measure: Measure, savings: list[SavingInput], flows: list[FlowInput] | None = None) -> Preview:
     """Create the measure inside a transaction that is then rolled back, and return the figures it got.
 
     The preview cannot differ from what saving gives: it is saving. Validation errors are raised as on saving.
     """
-    result: list[Preview] = []
-    try:
-        with transaction.atomic():
-            if measure.pk is not None or not measure.reference:
-                measure.pk = None
-                measure.reference = f"preview-{uuid.uuid4().hex[:12]}"
-            saved = measure_create(measure=measure, savings=savings, flows=flows)
-            trail = list(saved.co2e_trail.select_related("resource", "factor"))
-            result.append(Preview(measure=saved, trail=trail))
-            raise _Discard
-    except _Discard:
-        pass
-    return result[0]
+    with transaction.atomic():
+        if measure.pk is not None or not measure.reference:
+            measure.pk = None
+            measure.reference = f"preview-{uuid.uuid4().hex[:12]}"
+        saved = measure_create(measure=measure, savings=savings, flows=flows)
+        preview = Preview(measure=saved, trail=list(saved.co2e_trail.select_related("resource", "factor")))
+        transaction.set_rollback(True)
+    return preview
 
 
 class StaleEdit(ValidationError):
@@ -340,7 +332,7 @@ def measure_transition(
         raise ValidationError(_("Give the reason for rejecting or withdrawing the measure."), code="reason")
     if effective_on < measure.identified_on:
         raise ValidationError(_("The date cannot be before the measure was identified."), code="date")
-    if effective_on > datetime.date.today() + datetime.timedelta(days=1):
+    if effective_on > timezone.localdate():
         raise ValidationError(_("The date cannot be in the future."), code="future")
     measured = _measured_savings(measure, verified or {}) if to_status == Status.VERIFIED else []
     for upload in evidence or []:  # every file is checked before anything is written
@@ -364,27 +356,30 @@ def measure_transition(
     measure.save(update_fields=["status", "status_reason", "implemented_on", "verified_on", "version", "updated_at"])
     for saving in measured:
         saving.save(update_fields=["verified_quantity", "verified_quantity_canonical"])
-    for upload in evidence or []:
-        evidence_add(measure=measure, upload=upload, uploaded_by=changed_by, status_change=change)
-    if to_status == Status.IMPLEMENTED or measured:
-        # The reference year of the factors is now the implementation year; verified values give verified figures.
-        figures_recompute(Measure.objects.filter(pk=measure.pk))
+    kept: list[Evidence] = []
+    try:
+        for upload in evidence or []:
+            kept.append(evidence_add(measure=measure, upload=upload, uploaded_by=changed_by, status_change=change))
+        if to_status == Status.IMPLEMENTED or measured:
+            # The reference year of the factors is now the implementation year; verified values give verified figures.
+            figures_recompute(Measure.objects.filter(pk=measure.pk))
+    except Exception:
+        for item in kept:  # the rows roll back; their files must not stay behind
+            item.file.delete(save=False)
+        raise
     return change
 
 
 def _measured_savings(measure: Measure, verified: dict[int, Decimal]) -> list[MeasureSaving]:
     """The measure's savings with their verified quantities set (not saved yet), checked as entered quantities are."""
-    savings = list(measure.savings.select_related("resource"))
-    unknown = set(verified) - {s.pk for s in savings}
-    if unknown:
+    measured = list(measure.savings.select_related("resource").filter(pk__in=verified))
+    if len(measured) != len(verified):
         raise ValidationError(_("A verified value names a saving this measure does not have."), code="saving")
-    for saving in savings:
-        if saving.pk not in verified:
-            continue
+    for saving in measured:
         line = saving_line(measure, SavingInput(saving.resource, verified[saving.pk], saving.unit))
         saving.verified_quantity = line.quantity
         saving.verified_quantity_canonical = line.quantity_canonical
-    return [s for s in savings if s.pk in verified]
+    return measured
 
 
 def evidence_add(*, measure: Measure, upload, uploaded_by, status_change: StatusChange | None = None) -> Evidence:
@@ -398,7 +393,7 @@ def evidence_add(*, measure: Measure, upload, uploaded_by, status_change: Status
         size=upload.size,
         uploaded_by=uploaded_by,
     )
-    evidence.file.save(stored_name("evidence", kind), upload, save=False)
+    evidence.file.save(stored_name(kind), upload, save=False)
     evidence.save()
     return evidence
 

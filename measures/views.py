@@ -18,7 +18,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ecopark.access import may_write_measures, measure_writers, page_readers
-from ecopark.audit import history_of
+from ecopark.audit import history_of, readable_history
+from ecopark.forms import add_service_errors
 from ecopark.listing import Column, ListPage
 from measures.filtersets import MeasurePageFilterSet
 from measures.forms import (
@@ -27,7 +28,6 @@ from measures.forms import (
     RecpMeasureForm,
     SavingFormSet,
     TransitionForm,
-    add_service_errors,
     lines_of,
 )
 from measures.models import SINK_FIELDS, SOURCE_FIELDS, Co2eTrailLine, Evidence, Measure, MeasureSaving, ResourceFlow
@@ -43,6 +43,15 @@ from measures.services import (
 )
 
 PARTIES = ("park", "enterprise", *SOURCE_FIELDS, *SINK_FIELDS)
+# The buttons of the status steps, by the status they lead to.
+STEP_ACTIONS = {
+    Measure.Status.PROPOSED: gettext_lazy("Propose"),
+    Measure.Status.ACCEPTED: gettext_lazy("Accept"),
+    Measure.Status.IMPLEMENTED: gettext_lazy("Mark implemented"),
+    Measure.Status.VERIFIED: gettext_lazy("Verify"),
+    Measure.Status.REJECTED: gettext_lazy("Reject"),
+    Measure.Status.WITHDRAWN: gettext_lazy("Withdraw"),
+}
 FORMS = {Measure.Kind.RECP: RecpMeasureForm, Measure.Kind.IS: ExchangeForm}
 
 
@@ -96,9 +105,8 @@ def measure_list(request):
         default_sort="reference",
         search=search_measures,
     )
-    fmt = request.GET.get("export")
-    if fmt in ("csv", "xlsx"):
-        return listing.export(fmt, name=_("measures"))
+    if listing.export_format:
+        return listing.export(name=_("measures"))
     page = listing.page()
     return render(
         request,
@@ -110,37 +118,6 @@ def measure_list(request):
             "may_write": may_write_measures(request.user),
         },
     )
-
-
-def _field_labels(model) -> dict[str, str]:
-    return {f.attname: str(f.verbose_name) for f in model._meta.concrete_fields}
-
-
-def _as_text(value):
-    """A recorded value as stored (2026, not a localised 2.026), or None."""
-    return None if value is None else str(value)
-
-
-def change_history(entries) -> list[dict]:
-    """Audit entries as a person reads them: who, when, through which channel, and each field's old and new value."""
-    labels: dict = {}
-    rows = []
-    for entry in entries:
-        model = entry.content_type.model_class()
-        if model not in labels:
-            labels[model] = _field_labels(model) if model else {}
-        rows.append(
-            {
-                "entry": entry,
-                "what": model._meta.verbose_name if model else entry.content_type.model,
-                "changes": [
-                    (labels[model].get(field, field), _as_text(old), _as_text(new))
-                    for field, (old, new) in entry.changes.items()
-                    if field not in ("measure_id",)
-                ],
-            }
-        )
-    return rows
 
 
 def _visible_measure(request, pk: int) -> Measure:
@@ -163,8 +140,13 @@ def measure_detail(request, pk: int):
             Prefetch("evidence", Evidence.objects.order_by("id"))
         ),
         "evidence": measure.evidence.select_related("uploaded_by"),
-        "history": change_history(history_of(measure)[:200]),
-        "transitions": [Measure.Status(s) for s in allowed_transitions(measure.status)] if writer else [],
+        "history": readable_history(history_of(measure)[:200]),
+        "steps": [
+            (status, STEP_ACTIONS[status], status in Measure.CLOSED_STATUSES)
+            for status in allowed_transitions(measure.status)
+        ]
+        if writer
+        else [],
         "may_write": writer,
     }
     return render(request, "measures/measure_detail.html", context)
@@ -249,11 +231,10 @@ def _render_form(request, form, saving_set, flow_set, *, kind, measure, conflict
 
 
 def _changes(form, kind: str) -> dict:
+    """The fields the form changed (the services move an RECP measure to its enterprise's park)."""
     changes = {field: form.cleaned_data[field] for field in form.changed_data if field in EDITABLE_FIELDS}
-    if kind == Measure.Kind.RECP and "enterprise" in changes:
-        changes["park"] = changes["enterprise"].park
     if kind == Measure.Kind.IS:
-        changes.update(getattr(form, "parties", {}))
+        changes.update(form.party_changes())
     return changes
 
 
@@ -268,7 +249,6 @@ def measure_edit(request, pk: int):
     form = FORMS[kind](data, instance=measure, user=request.user)
     saving_set, flow_set = _formsets(kind, data, savings=measure.savings.select_related("resource"),
                                      flows=measure.flows.select_related("resource"))  # fmt: skip
-    conflict = None
     if data is not None and _all_valid(form, saving_set, flow_set):
         try:
             measure_update(
@@ -280,8 +260,8 @@ def measure_edit(request, pk: int):
                 changed_by=request.user,
             )
         except StaleEdit as error:
-            conflict = _conflict(request, measure, form, error)
             current = Measure.objects.get(pk=pk)
+            conflict = _conflict(request, current, form, error)
             form = FORMS[kind](_merged(form, conflict["entries"], current), instance=current, user=request.user)
             form.is_valid()
             return _render_form(request, form, saving_set, flow_set, kind=kind, measure=measure, conflict=conflict,
@@ -291,18 +271,18 @@ def measure_edit(request, pk: int):
         else:
             messages.success(request, _("Measure %(reference)s saved.") % {"reference": measure.reference})
             return redirect("measures:detail", pk=measure.pk)
-    return _render_form(request, form, saving_set, flow_set, kind=kind, measure=measure, conflict=conflict)
+    return _render_form(request, form, saving_set, flow_set, kind=kind, measure=measure)
 
 
-def _conflict(request, measure: Measure, form, error: StaleEdit) -> dict:
-    """What others saved since this person opened the form (from the audit trail), and the version now current."""
+def _conflict(request, current: Measure, form, error: StaleEdit) -> dict:
+    """What others saved since this person opened the form (from the audit trail)."""
     since = form.cleaned_data.get("editing_since") or (timezone.now() - datetime.timedelta(hours=1))
-    entries = history_of(measure).filter(at__gte=since).exclude(actor=request.user).order_by("at", "id")
+    entries = list(history_of(current).filter(at__gte=since).exclude(actor=request.user).order_by("at", "id"))
     return {
         "message": error.messages[0],
-        "entries": list(entries),
-        "changes": change_history(entries),
-        "version": Measure.objects.values_list("version", flat=True).get(pk=measure.pk),
+        "entries": entries,
+        "changes": readable_history(entries),
+        "version": current.version,
     }
 
 
@@ -347,8 +327,6 @@ def measure_figures_preview(request, kind: str | None = None, pk: int | None = N
             )
         except ValidationError as error:
             context["errors"] = error.messages
-    else:
-        context["incomplete"] = True
     return render(request, "measures/_figures_preview.html", context)
 
 
@@ -381,8 +359,7 @@ def measure_status(request, pk: int):
                 evidence=[upload] if upload else None,
             )
         except ValidationError as error:
-            for message, code in [(m, getattr(e, "code", None)) for e in error.error_list for m in e.messages]:
-                form.add_error(TRANSITION_ERRORS.get(code), message)
+            add_service_errors(form, error, fields_by_code=TRANSITION_ERRORS)
         else:
             messages.success(
                 request,

@@ -4,6 +4,7 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from parks.models import Park, Province
+from parks.selectors import parks_visible_to, provinces_visible_to
 
 
 class ProvinceFilterSet(django_filters.FilterSet):
@@ -20,16 +21,19 @@ class ParkFilterSet(django_filters.FilterSet):
         fields = ["code", "province", "programme_status"]
 
 
-def _visible_provinces(request):
-    from parks.selectors import provinces_visible_to
-
+# Choices of the pages' filters, limited to what the request's user may see (django-filter calls them per request).
+def visible_provinces(request):
     return provinces_visible_to(request.user)
+
+
+def visible_parks(request):
+    return parks_visible_to(request.user)
 
 
 class ParkPageFilterSet(django_filters.FilterSet):
     """The parks page's filters."""
 
-    province = django_filters.ModelChoiceFilter(queryset=_visible_provinces, to_field_name="code", label=_("Province"))
+    province = django_filters.ModelChoiceFilter(queryset=visible_provinces, to_field_name="code", label=_("Province"))
     programme_status = django_filters.ChoiceFilter(
         choices=Park.ProgrammeStatus.choices, label=_("Status in the programme")
     )

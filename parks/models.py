@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from ecopark.i18n import in_language
-from ecopark.text import fold
+from ecopark.text import FoldedSearchText
 
 
 class Province(models.Model):
@@ -61,7 +61,7 @@ class ProvinceStatistic(models.Model):
         return f"{self.province} {self.year}"
 
 
-class Park(models.Model):
+class Park(FoldedSearchText, models.Model):
     """An industrial park (KCN) in a province, and how far it takes part in the programme."""
 
     class ProgrammeStatus(models.TextChoices):
@@ -84,6 +84,7 @@ class Park(models.Model):
     source = models.CharField(_("source"), max_length=300, blank=True)
     # Accent-folded text the lists search ("dinh vu" finds "Đình Vũ"), kept by save() from the fields it folds.
     search_text = models.TextField(_("search text"), blank=True, editable=False, db_default="")
+    folded_fields = ("code", "name_vi", "name_en", "district", "operator")
 
     class Meta:
         ordering = ["province__name_vi", "name_vi"]
@@ -107,18 +108,9 @@ class Park(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs):
-        self.search_text = self.search_terms()
-        if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
-        super().save(*args, **kwargs)
-
     @property
     def name(self) -> str:
         return in_language(self.name_vi, self.name_en)
-
-    def search_terms(self) -> str:
-        return fold(" ".join([self.code, self.name_vi, self.name_en, self.district, self.operator]))
 
 
 class ParkMembership(models.Model):

@@ -34,7 +34,6 @@ def park_list(request):
         default_sort="name",
         search=search_text_matches,
     )
-    fmt = request.GET.get("export")
-    if fmt in ("csv", "xlsx"):
-        return listing.export(fmt, name=_("parks"))
+    if listing.export_format:
+        return listing.export(name=_("parks"))
     return render(request, "parks/park_list.html", {"listing": listing, "page": listing.page()})

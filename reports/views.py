@@ -1,10 +1,10 @@
 """Pages built on the register's figures: the programme overview."""
 
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from ecopark.roles import Role, role_of, sees_all_parks
+from ecopark.access import page_readers
+from ecopark.roles import sees_all_parks
 from ecopark.text import fold
 from measures.models import Measure
 from measures.selectors import headline
@@ -14,11 +14,9 @@ from reports.selectors import totals_for_parks
 
 
 @require_GET
+@page_readers
 def home(request):
     """The programme as the user may see it: headline figures, then provinces with their parks and counts."""
-    role = role_of(request.user)
-    if role is None or role == Role.PARTNER:
-        raise PermissionDenied
     parks = list(parks_with_counts(request.user))
     parks.sort(key=lambda park: (fold(park.province.name), fold(park.name)))
     provinces: dict = {}

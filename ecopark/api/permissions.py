@@ -1,11 +1,8 @@
 """Who may do what through the API. Reads: anyone with a role (scope is the queryset's business). Writes: staff."""
 
-from django.conf import settings
 from rest_framework import permissions
 
-from ecopark.roles import Role, role_of
-
-WRITERS = (Role.ADMINISTRATOR, Role.STAFF)
+from ecopark.roles import may_write, role_of
 
 
 class RoleAccess(permissions.BasePermission):
@@ -13,18 +10,11 @@ class RoleAccess(permissions.BasePermission):
     on views that allow it (`park_managers_may_write`) when the programme allows it (PARK_MANAGERS_MAY_EDIT)."""
 
     def has_permission(self, request, view) -> bool:
-        role = role_of(request.user)
-        if role is None:
+        if role_of(request.user) is None:
             return False
         if request.method in permissions.SAFE_METHODS:
             return True
-        if role in WRITERS:
-            return True
-        return (
-            role == Role.PARK_MANAGER
-            and getattr(view, "park_managers_may_write", False)
-            and settings.PARK_MANAGERS_MAY_EDIT
-        )
+        return may_write(request.user, park_managers_allowed=getattr(view, "park_managers_may_write", False))
 
 
 class AnyRole(permissions.BasePermission):

@@ -2,12 +2,16 @@
 
 import datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 
-from measures.models import Measure, Resource
+from enterprises.models import Enterprise
+from measures import services
+from measures.models import Evidence, Measure, Resource
 from measures.services import SavingInput, measure_create, measure_transition
 from tests.factories import EnterpriseFactory, recp_measure
 
@@ -162,3 +166,36 @@ def test_rejecting_needs_a_reason_and_closes_the_measure(staff_user):
         measure_transition(
             measure=measure, to_status=Status.PROPOSED, changed_by=staff_user, effective_on=datetime.date(2022, 6, 1)
         )
+
+
+def test_a_verification_that_fails_after_its_evidence_was_written_leaves_no_file_behind(
+    staff_user, monkeypatch, settings
+):
+    electricity = Resource.objects.get(code="electricity")
+    measure = services.measure_create(
+        measure=recp_measure(Enterprise.objects.get(code="demo-01")),
+        savings=[services.SavingInput(electricity, Decimal("1000"), "kWh")],
+    )
+    for step in ("proposed", "accepted", "implemented"):
+        services.measure_transition(
+            measure=measure, to_status=step, changed_by=staff_user, effective_on=datetime.date(2023, 1, 1)
+        )
+    folder = Path(settings.MEDIA_ROOT) / "evidence"
+    before = set(folder.glob("*")) if folder.exists() else set()
+
+    def broken(measures):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(services, "figures_recompute", broken)
+    with pytest.raises(RuntimeError):
+        services.measure_transition(
+            measure=measure,
+            to_status="verified",
+            changed_by=staff_user,
+            effective_on=datetime.date(2023, 2, 1),
+            verified={measure.savings.get().pk: Decimal("900")},
+            evidence=[SimpleUploadedFile("meter.pdf", b"%PDF-1.4 meter")],
+        )
+    assert Measure.objects.get(pk=measure.pk).status == Measure.Status.IMPLEMENTED
+    assert not Evidence.objects.filter(measure=measure).exists()
+    assert (set(folder.glob("*")) if folder.exists() else set()) == before
