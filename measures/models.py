@@ -593,3 +593,57 @@ class StatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.measure_id}: {self.from_status or '∅'} → {self.to_status}"
+
+
+class ImportJob(models.Model):
+    """An upload of a spreadsheet of enterprises and measures: its file, its preview and its result (the import log).
+
+    Nothing is written to the register until the user confirms a preview without errors; then every row is written
+    in one transaction, or none.
+    """
+
+    class State(models.TextChoices):
+        VALIDATING = "validating", _("Checking")
+        READY = "ready", _("Ready to import")
+        INVALID = "invalid", _("Has errors")
+        COMMITTING = "committing", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Failed")
+
+    RUNNING = (State.VALIDATING, State.COMMITTING)
+
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("uploaded by")
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    # Under MEDIA_ROOT (outside the static root), with a random name; never served back.
+    file = models.FileField(_("file"), upload_to="imports/", max_length=200)
+    original_name = models.CharField(_("file name"), max_length=200)
+    file_type = models.CharField(_("type"), max_length=10)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    language = models.CharField(_("language"), max_length=10, help_text=_("The language of the messages."))
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.VALIDATING)
+    row_count = models.PositiveIntegerField(_("rows"), default=0)
+    # {"enterprises": {"create": n, "update": n, "unchanged": n}, "measures": {...}}
+    counts = models.JSONField(_("counts"), default=dict, blank=True)
+    # Each planned row: {"table", "row", "reference", "name", "action", "fields"} (capped for large files).
+    plan = models.JSONField(_("rows"), default=list, blank=True)
+    # Each error: {"sheet", "row", "column", "message"}, in the uploader's language.
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    notes = models.JSONField(_("notes"), default=list, blank=True)
+    checked_at = models.DateTimeField(_("checked at"), null=True, blank=True)
+    committed_at = models.DateTimeField(_("imported at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=["validating", "ready", "invalid", "committing", "done", "failed"]),
+                name="importjob_state_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.uploaded_at:%Y-%m-%d %H:%M})"

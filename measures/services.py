@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -214,6 +214,108 @@ def measure_create(
     rollup_mark_created([measure.pk])
     measure.refresh_from_db()
     return measure
+
+
+@dataclass
+class NewMeasure:
+    """A measure to create in bulk, as entered: the unsaved measure (first status set) and its lines."""
+
+    measure: Measure
+    savings: list[SavingInput]
+    flows: list[FlowInput]
+
+
+# Fields resolved by the caller from rows it has loaded, so not checked again one query each.
+_RESOLVED_FIELDS = ["park", "enterprise", *SOURCE_FIELDS, *SINK_FIELDS, "created_by"]
+
+
+def _first_status_on(measure: Measure) -> datetime.date:
+    return measure.implemented_on if measure.status in Measure.REALISED_STATUSES else measure.identified_on
+
+
+def measures_create_many(items: list[NewMeasure], *, created_by=None, batch_size: int = 1000) -> dict[int, list]:
+    """Create many new measures at once, checked as `measure_create` checks one (lines, units, currency, shape);
+    the figures come from `figures_of`. A measure may start in any status but verified (which needs evidence).
+
+    Returns the errors by item index: when there is any, nothing is written. Run inside the caller's transaction.
+    """
+    factors, rates = FactorTable(), RateTable()
+    errors: dict[int, list] = {}
+    lines: list[tuple[Measure, list[MeasureSaving], list[ResourceFlow]]] = []
+    today = timezone.localdate()
+    for index, item in enumerate(items):
+        measure = item.measure
+        try:
+            if item.flows and measure.kind != Measure.Kind.IS:
+                raise ValidationError(_("Only a symbiosis exchange has resource flows."), code="flows")
+            if measure.status == Status.VERIFIED:
+                raise ValidationError(
+                    {"status": _("A measure is verified on its page, with the measured values and the evidence.")}
+                )
+            if measure.implemented_on and measure.implemented_on > today:
+                raise ValidationError({"implemented_on": _("The date cannot be in the future.")})
+            if measure.implemented_on and measure.implemented_on < measure.identified_on:
+                raise ValidationError({"implemented_on": _("The date cannot be before the measure was identified.")})
+            _check_unique_resources(item.savings)
+            _check_currency(measure, rates)
+            align_park(measure)
+            measure.created_by = created_by
+            measure.clean_fields(exclude=_RESOLVED_FIELDS)
+            savings = [saving_line(measure, line) for line in item.savings]
+            flows = [flow_line(measure, line) for line in item.flows]
+        except ValidationError as error:
+            errors[index] = [error]
+            continue
+        fields, trail = figures_of(measure, savings, factors, rates)
+        for name, value in fields.items():
+            setattr(measure, name, value)
+        measure.search_text = measure.search_terms()
+        measure._trail = trail
+        lines.append((measure, savings, flows))
+    if errors:
+        return errors
+    measures = [measure for measure, _savings, _flows in lines]
+    try:
+        with transaction.atomic():  # the database checks the constraints the rows above did not
+            Measure.objects.bulk_create(measures, batch_size=batch_size)
+    except IntegrityError:
+        return _find_invalid(items)
+    record_created(measures)
+    savings = [saving for _measure, rows, _flows in lines for saving in rows]
+    flows = [flow for _measure, _savings, rows in lines for flow in rows]
+    record_created(MeasureSaving.objects.bulk_create(savings, batch_size=batch_size))
+    record_created(ResourceFlow.objects.bulk_create(flows, batch_size=batch_size))
+    Co2eTrailLine.objects.bulk_create([line for m in measures for line in m._trail], batch_size=batch_size)
+    StatusChange.objects.bulk_create(
+        [
+            StatusChange(
+                measure=m,
+                from_status="",
+                to_status=m.status,
+                changed_by=created_by,
+                effective_on=_first_status_on(m),
+                reason=m.status_reason,
+            )
+            for m in measures
+        ],
+        batch_size=batch_size,
+    )
+    rollup_mark_created([m.pk for m in measures])
+    return {}
+
+
+def _find_invalid(items: list[NewMeasure]) -> dict[int, list]:
+    """After the database refused a batch: which measures break which rule, found one by one."""
+    errors: dict[int, list] = {}
+    for index, item in enumerate(items):
+        item.measure.pk = None
+        try:
+            item.measure.full_clean()
+        except ValidationError as error:
+            errors[index] = [error]
+    if not errors:  # a rule only the database knows, or a row written meanwhile by someone else
+        errors[0] = [ValidationError(_("The database refused the rows; try again."), code="integrity")]
+    return errors
 
 
 @dataclass(frozen=True)
@@ -459,86 +561,96 @@ def _costs(measure: Measure, rates: RateTable) -> tuple[Decimal | None, Decimal 
     return None if rate is None else (amount / rate).quantize(USD_PLACES), amount.quantize(VND_PLACES), note
 
 
-def figures_recompute(measures: QuerySet[Measure]) -> int:
-    """Recompute the figures of these measures from their savings, the factors and the rates; returns the count.
+def figures_of(
+    measure: Measure, savings: Iterable[MeasureSaving], factors: FactorTable, rates: RateTable
+) -> tuple[dict, list[Co2eTrailLine]]:
+    """The figures of a measure from its savings, the factors and the rates: the measure's computed fields and its
+    CO2e trail (unsaved lines). The one place a measure's figures are worked out.
 
     CO2e: each saving times the factor of the reference year (fossil and biogenic apart); an entered value, when
-    present, is what counts. Verified figures come from the verified quantities. Safe to run again.
+    present, is what counts. Verified figures come from the verified quantities.
     """
+    trail: list[Co2eTrailLine] = []
+    fossil = biogenic = verified_fossil = ZERO
+    has_verified = False
+    by_category = {"electricity": [ZERO, None], "water": [ZERO, None]}
+    notes: list[str] = []
+    year = reference_year(measure)
+    for saving in savings:
+        resource = saving.resource
+        if saving.verified_quantity_canonical is not None:
+            has_verified = True
+        if resource.category in by_category:
+            totals = by_category[resource.category]
+            totals[0] += saving.quantity_canonical
+            if saving.verified_quantity_canonical is not None:
+                totals[1] = (totals[1] or ZERO) + saving.verified_quantity_canonical
+        factor, note = factors.factor_for(resource.pk, year)
+        if factor is None:
+            continue
+        density = resource.density_t_per_m3
+        quantity = convert(
+            saving.quantity_canonical, resource.canonical_unit, factor.per_unit, density_t_per_m3=density
+        )
+        result = (quantity * factor.value).quantize(CO2E_PLACES)
+        if factor.basis == EmissionFactor.Basis.BIOGENIC:
+            biogenic += result
+        else:
+            fossil += result
+            if saving.verified_quantity_canonical is not None:
+                verified = convert(
+                    saving.verified_quantity_canonical,
+                    resource.canonical_unit,
+                    factor.per_unit,
+                    density_t_per_m3=density,
+                )
+                verified_fossil += (verified * factor.value).quantize(CO2E_PLACES)
+        trail.append(
+            Co2eTrailLine(
+                measure=measure,
+                resource=resource,
+                quantity=quantity,
+                unit=factor.per_unit,
+                factor=factor,
+                factor_value=factor.value,
+                factor_unit=f"tCO2/{factor.per_unit}",
+                basis=factor.basis,
+                result_t=result,
+                note=note,
+            )
+        )
+    usd, vnd, cost_note = _costs(measure, rates)
+    notes += [cost_note] if cost_note else []
+    entered = measure.co2e_entered_t
+    fields = {
+        "reference_year": year,
+        "co2e_t": entered if entered is not None else fossil,
+        "co2e_computed_t": fossil,
+        "co2e_biogenic_t": biogenic,
+        "co2e_verified_t": (entered if entered is not None else verified_fossil) if has_verified else None,
+        "electricity_kwh": by_category["electricity"][0],
+        "water_m3": by_category["water"][0],
+        "electricity_kwh_verified": by_category["electricity"][1],
+        "water_m3_verified": by_category["water"][1],
+        "cost_usd": usd,
+        "cost_vnd": vnd,
+        "figures_note": " ".join(notes),
+    }
+    return fields, trail
+
+
+def figures_recompute(measures: QuerySet[Measure]) -> int:
+    """Recompute and store the figures of these measures (`figures_of`); returns the count. Safe to run again."""
     factors = FactorTable()
     rates = RateTable()
     count = 0
     batch = measures.prefetch_related("savings__resource").order_by("pk")
     for measure in batch.iterator(chunk_size=500):
         with transaction.atomic():
-            trail: list[Co2eTrailLine] = []
-            fossil = biogenic = verified_fossil = ZERO
-            has_verified = False
-            by_category = {"electricity": [ZERO, None], "water": [ZERO, None]}
-            notes: list[str] = []
-            year = reference_year(measure)
-            for saving in measure.savings.all():
-                resource = saving.resource
-                if saving.verified_quantity_canonical is not None:
-                    has_verified = True
-                if resource.category in by_category:
-                    totals = by_category[resource.category]
-                    totals[0] += saving.quantity_canonical
-                    if saving.verified_quantity_canonical is not None:
-                        totals[1] = (totals[1] or ZERO) + saving.verified_quantity_canonical
-                factor, note = factors.factor_for(saving.resource_id, year)
-                if factor is None:
-                    continue
-                density = resource.density_t_per_m3
-                quantity = convert(
-                    saving.quantity_canonical, resource.canonical_unit, factor.per_unit, density_t_per_m3=density
-                )
-                result = (quantity * factor.value).quantize(CO2E_PLACES)
-                if factor.basis == EmissionFactor.Basis.BIOGENIC:
-                    biogenic += result
-                else:
-                    fossil += result
-                    if saving.verified_quantity_canonical is not None:
-                        verified = convert(
-                            saving.verified_quantity_canonical,
-                            resource.canonical_unit,
-                            factor.per_unit,
-                            density_t_per_m3=density,
-                        )
-                        verified_fossil += (verified * factor.value).quantize(CO2E_PLACES)
-                trail.append(
-                    Co2eTrailLine(
-                        measure=measure,
-                        resource=resource,
-                        quantity=quantity,
-                        unit=factor.per_unit,
-                        factor=factor,
-                        factor_value=factor.value,
-                        factor_unit=f"tCO2/{factor.per_unit}",
-                        basis=factor.basis,
-                        result_t=result,
-                        note=note,
-                    )
-                )
-            usd, vnd, cost_note = _costs(measure, rates)
-            notes += [cost_note] if cost_note else []
-            entered = measure.co2e_entered_t
+            fields, trail = figures_of(measure, measure.savings.all(), factors, rates)
             Co2eTrailLine.objects.filter(measure=measure).delete()
             Co2eTrailLine.objects.bulk_create(trail)
-            Measure.objects.filter(pk=measure.pk).update(
-                reference_year=year,
-                co2e_t=entered if entered is not None else fossil,
-                co2e_computed_t=fossil,
-                co2e_biogenic_t=biogenic,
-                co2e_verified_t=(entered if entered is not None else verified_fossil) if has_verified else None,
-                electricity_kwh=by_category["electricity"][0],
-                water_m3=by_category["water"][0],
-                electricity_kwh_verified=by_category["electricity"][1],
-                water_m3_verified=by_category["water"][1],
-                cost_usd=usd,
-                cost_vnd=vnd,
-                figures_note=" ".join(notes),
-            )
+            Measure.objects.filter(pk=measure.pk).update(**fields)
             count += 1
     return count
 

@@ -17,3 +17,19 @@ from measures.services import figures_recompute
 def recompute_measure_co2e(measure_ids: list[int]) -> int:
     """Recompute the CO2e of these measures from their savings and the current factors; safe to run twice."""
     return figures_recompute(Measure.objects.filter(pk__in=measure_ids))
+
+
+@shared_task(acks_late=True)
+def import_check_task(job_id: int) -> str:
+    """Check a large import (a preview: nothing is written)."""
+    from measures.import_jobs import import_check
+
+    return import_check(job_id).state
+
+
+@shared_task(acks_late=True)
+def import_commit_task(job_id: int) -> str:
+    """Write a checked import, all rows or none."""
+    from measures.import_jobs import import_commit
+
+    return import_commit(job_id).state

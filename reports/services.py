@@ -9,6 +9,8 @@ Consistency rules (see also `RollupRow`):
 - Both hold one advisory lock, so two roll-ups never interleave; a worker killed half-way rolls back whole.
 """
 
+import contextlib
+import contextvars
 import datetime
 import logging
 from collections import defaultdict
@@ -140,6 +142,26 @@ def _lock() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK])
 
 
+# Inside `rollup_once`, writers mark their measures but leave the scheduling of the roll-up to the block's end.
+_batched: contextvars.ContextVar[list | None] = contextvars.ContextVar("rollup_batched", default=None)
+
+
+@contextlib.contextmanager
+def rollup_once():
+    """Many writes, one roll-up: measures marked inside the block are rolled up once, after the outer commit
+    (imports and other bulk writers)."""
+    marks: list = []
+    token = _batched.set(marks)
+    try:
+        yield
+    finally:
+        _batched.reset(token)
+    if marks:
+        from reports.tasks import schedule_rollup
+
+        transaction.on_commit(schedule_rollup)
+
+
 def rollup_mark_changing(measure_ids: Iterable[int]) -> None:
     """Record how these measures count now, before the caller changes or deletes them (in its transaction).
 
@@ -167,6 +189,10 @@ def _upsert_pending(rows: list[RollupPending]) -> None:
     RollupPending.objects.bulk_create(
         rows, update_conflicts=True, unique_fields=["measure_id"], update_fields=["marked_at"]
     )
+    batched = _batched.get()
+    if batched is not None:
+        batched.append(len(rows))
+        return
     from reports.tasks import schedule_rollup
 
     transaction.on_commit(schedule_rollup)

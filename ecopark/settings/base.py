@@ -125,6 +125,10 @@ MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
 # The largest evidence file a user may upload (PDF, image or spreadsheet), in megabytes.
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_MB", default=10) * 1024 * 1024
+# The largest spreadsheet a user may import, in megabytes (refused before it is read).
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_MB", default=20) * 1024 * 1024
+# Imports with more rows than this are checked and written by a Celery task, with a progress bar.
+IMPORT_SYNC_MAX_ROWS = env_int("IMPORT_SYNC_MAX_ROWS", default=300)
 # Django refuses request bodies larger than this before any view reads them (uploads stream to disk past 2.5 MB).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

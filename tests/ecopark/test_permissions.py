@@ -102,6 +102,23 @@ def _evidence_pk():
     return {"pk": evidence.pk}
 
 
+def _import_job_pk():
+    """An import of the demo's staff user (seen by every member of staff, by nobody else)."""
+    from django.contrib.auth import get_user_model
+
+    from measures.models import ImportJob
+
+    job = ImportJob.objects.order_by("pk").first() or ImportJob.objects.create(
+        uploaded_by=get_user_model().objects.get(username="staff"),
+        original_name="matrix.xlsx",
+        file_type="xlsx",
+        size=1,
+        language="en",
+        state=ImportJob.State.INVALID,
+    )
+    return {"pk": job.pk}
+
+
 # The pages: park managers read their parks (the matrix's manager has none: details are 404), partners use the API.
 PAGE_READ = _by_role("login", 403, 200, 200)
 PAGE_DETAIL = _by_role("login", 403, 404, 200)
@@ -124,6 +141,12 @@ for name, kwargs, methods in [
     # No step named: back to the measure's page.
     ("measures:status", MEASURE, {"GET": _by_role("login", 403, 403, 302), "POST": _by_role("login", 403, 403, 302)}),
     ("measures:evidence", _evidence_pk, {"GET": PAGE_DETAIL, "POST": GET_ONLY}),
+    ("measures:import", {}, {"GET": STAFF_FORM, "POST": STAFF_FORM}),
+    ("measures:import_template", {"fmt": "xlsx"}, {"GET": STAFF_FORM, "POST": GET_ONLY}),
+    ("measures:import_job", _import_job_pk, {"GET": STAFF_FORM, "POST": GET_ONLY}),
+    ("measures:import_progress", _import_job_pk, {"GET": STAFF_FORM, "POST": GET_ONLY}),
+    # Not ready (the matrix's import has errors): back to its page with a message.
+    ("measures:import_confirm", _import_job_pk, {"GET": GET_ONLY, "POST": _by_role("login", 403, 403, 302)}),
 ]:
     EXPECTATIONS[name] = (kwargs, methods)
 EXPECTATIONS["api:rollups"] = ({}, {"GET": READ, "POST": NOT_ALLOWED})
