@@ -7,6 +7,7 @@ requests (the admin is its own channel); tasks, imports and the API set theirs w
 
 import contextlib
 import contextvars
+import functools
 import json
 from collections.abc import Iterable
 from decimal import Decimal
@@ -56,22 +57,31 @@ def current() -> tuple[object, str]:
 
 def _value(instance: models.Model, field: models.Field):
     value = field.value_from_object(instance)
-    if isinstance(field, models.DecimalField) and value is not None:
+    if value is None:
+        return None
+    if isinstance(field, models.DecimalField):
         # As stored: Decimal("0.66") entered and 0.660000 read back are the same value.
         return str(Decimal(value).quantize(Decimal(1).scaleb(-field.decimal_places)))
     if isinstance(field, models.FileField):
         return value.name or None  # where the file is kept, not its content
+    if isinstance(value, str | int | float):  # already JSON (bool is an int)
+        return value
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+@functools.cache
+def _audited_fields(model) -> tuple[models.Field, ...]:
+    # Computed figures (editable=False) follow from the audited values and are not changes anyone made.
+    return tuple(
+        field
+        for field in model._meta.concrete_fields
+        if not field.primary_key and field.editable and field.attname not in IGNORED_FIELDS
+    )
 
 
 def snapshot(instance: models.Model) -> dict:
     """The audited field values of a row, as JSON-ready values."""
-    return {
-        field.attname: _value(instance, field)
-        for field in instance._meta.concrete_fields
-        # Computed figures (editable=False) follow from the audited values and are not changes anyone made.
-        if not field.primary_key and field.editable and field.attname not in IGNORED_FIELDS
-    }
+    return {field.attname: _value(instance, field) for field in _audited_fields(type(instance))}
 
 
 def subject_of(instance: models.Model) -> str:

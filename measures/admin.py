@@ -12,6 +12,7 @@ from measures.models import (
     Co2eTrailLine,
     EmissionFactor,
     ExchangeRate,
+    ImportJob,
     Measure,
     MeasureSaving,
     Resource,
@@ -196,4 +197,23 @@ class StatusChangeAdmin(admin.ModelAdmin):
         return False
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    """The import log: read-only (an import is made and confirmed on the import page)."""
+
+    list_display = ["uploaded_at", "uploaded_by", "original_name", "row_count", "state", "committed_at"]
+    list_filter = ["state"]
+    search_fields = ["original_name", "uploaded_by__username"]
+    exclude = ["file"]  # kept for the task that reads it; never served back
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -232,6 +232,14 @@ MEASURE_COLUMNS = [
 ]
 
 
+# The columns that are fields of the measure as they are (parties and lines are resolved apart).
+MEASURE_FIELDS = frozenset(
+    c.key
+    for c in MEASURE_COLUMNS
+    if not c.key.startswith(("saving_", "flow_")) and c.key not in ("park", "enterprise", "source", "sink")
+)
+
+
 @dataclass(frozen=True)
 class Table:
     key: str
@@ -534,6 +542,7 @@ class Importer:
 
     def run(self, workbook: Workbook, *, commit: bool) -> Outcome:
         """Read the workbook and write its rows in one transaction, kept only if `commit` and there is no error."""
+        self.commit = commit
         with translation.override(self.language):
             self.resources = {}
             for resource in Resource.objects.all():
@@ -688,7 +697,8 @@ class Importer:
         self._duplicates(rows, "reference")
         user = self.user
         self.parks = {p.code: p for p in parks_visible_to(user)}
-        self.enterprises = {e.code: e for e in enterprises_visible_to(user)}
+        named = {r.values.get(key) for r in rows for key in ("enterprise", "source", "sink")} - {None, ""}
+        self.enterprises = {e.code: e for e in enterprises_visible_to(user).filter(code__in=named)}
         self.organisations: dict[str, list[Organisation]] = {}
         for organisation in organisations_visible_to(user):
             for name in {fold(organisation.name_vi), fold(organisation.name_en or organisation.name_vi)}:
@@ -725,7 +735,9 @@ class Importer:
                 measure = Measure(**fields, status=status)
                 new_items.append((row, NewMeasure(measure, savings or [], flows or [])))
         if new_items:
-            errors = measures_create_many([item for _row, item in new_items], created_by=user)
+            # A preview stops before the inserts: every check but the database's own constraints has run by then
+            # (and an import that the database refuses is written not at all, with the rows it refused named).
+            errors = measures_create_many([item for _row, item in new_items], created_by=user, write=self.commit)
             for index, row_errors in errors.items():
                 row = new_items[index][0]
                 for error in row_errors:
@@ -763,13 +775,7 @@ class Importer:
         """The measure's fields and its savings and flows (None where the file has no such columns); None on error."""
         values = row.values
         kind = values["kind"]
-        fields = {
-            k: v
-            for k, v in values.items()
-            if k in {c.key for c in MEASURE_COLUMNS}
-            and not k.startswith(("saving_", "flow_"))
-            and k not in ("park", "enterprise", "source", "sink")
-        }
+        fields = {k: v for k, v in values.items() if k in MEASURE_FIELDS}
         for key in ("investment_currency", "cost_currency"):
             if key in fields and fields[key] is None:
                 fields[key] = Currency.USD

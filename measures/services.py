@@ -225,19 +225,26 @@ class NewMeasure:
     flows: list[FlowInput]
 
 
-# Fields resolved by the caller from rows it has loaded, so not checked again one query each.
-_RESOLVED_FIELDS = ["park", "enterprise", *SOURCE_FIELDS, *SINK_FIELDS, "created_by"]
+# Not checked field by field in bulk: foreign keys the caller resolved from rows it loaded (one query each
+# otherwise), and the figures, which are computed here rather than entered.
+_NOT_CHECKED_IN_BULK = [
+    "park", "enterprise", *SOURCE_FIELDS, *SINK_FIELDS, "created_by",
+    *(f.name for f in Measure._meta.concrete_fields if not f.editable),
+]  # fmt: skip
 
 
 def _first_status_on(measure: Measure) -> datetime.date:
     return measure.implemented_on if measure.status in Measure.REALISED_STATUSES else measure.identified_on
 
 
-def measures_create_many(items: list[NewMeasure], *, created_by=None, batch_size: int = 1000) -> dict[int, list]:
+def measures_create_many(
+    items: list[NewMeasure], *, created_by=None, write: bool = True, batch_size: int = 1000
+) -> dict[int, list]:
     """Create many new measures at once, checked as `measure_create` checks one (lines, units, currency, shape);
     the figures come from `figures_of`. A measure may start in any status but verified (which needs evidence).
 
-    Returns the errors by item index: when there is any, nothing is written. Run inside the caller's transaction.
+    Returns the errors by item index: when there is any, nothing is written. With `write=False`, only checks (the
+    database's own constraints excepted). Run inside the caller's transaction.
     """
     factors, rates = FactorTable(), RateTable()
     errors: dict[int, list] = {}
@@ -260,7 +267,7 @@ def measures_create_many(items: list[NewMeasure], *, created_by=None, batch_size
             _check_currency(measure, rates)
             align_park(measure)
             measure.created_by = created_by
-            measure.clean_fields(exclude=_RESOLVED_FIELDS)
+            measure.clean_fields(exclude=_NOT_CHECKED_IN_BULK)
             savings = [saving_line(measure, line) for line in item.savings]
             flows = [flow_line(measure, line) for line in item.flows]
         except ValidationError as error:
@@ -272,7 +279,7 @@ def measures_create_many(items: list[NewMeasure], *, created_by=None, batch_size
         measure.search_text = measure.search_terms()
         measure._trail = trail
         lines.append((measure, savings, flows))
-    if errors:
+    if errors or not write:
         return errors
     measures = [measure for measure, _savings, _flows in lines]
     try:

@@ -398,3 +398,28 @@ def test_other_users_imports_are_not_found(client, staff_user, manager_user, set
     client.force_login(manager_user)
     assert client.get(reverse("measures:import_job", args=[job.pk])).status_code == 404
     assert client.post(reverse("measures:import_confirm", args=[job.pk])).status_code == 404
+
+
+def test_an_import_is_rolled_up_once_at_the_end(staff_user, eager_tasks, django_capture_on_commit_callbacks):
+    from reports.models import RollupRow
+    from reports.tasks import schedule_rollup
+
+    def programme_kwh():
+        row = RollupRow.objects.filter(level="programme", kind="all", technique="", stage="potential", year=0).first()
+        return row.electricity_kwh if row else Decimal(0)
+
+    first = [recp_row("imp-once-0", "demo-01"), recp_row("imp-once-1", "demo-04")]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run(staff_user, filled_template(staff_user, measures=first), XLSX, "a.xlsx", commit=True).ok
+    before = programme_kwh()
+    # Again with one row changed (an update, through measure_update) and five new ones (created in bulk).
+    rows = [{**first[0], "saving_1_quantity": 130000}, first[1]] + [
+        recp_row(f"imp-once-{i}", "demo-07") for i in range(2, 7)
+    ]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        outcome = run(staff_user, filled_template(staff_user, measures=rows), XLSX, "b.xlsx", commit=True)
+    assert outcome.counts["measures"] == {"create": 5, "update": 1, "unchanged": 1}
+    assert callbacks.count(schedule_rollup) == 1  # one roll-up for the whole file, not one per row
+    for callback in callbacks:
+        callback()
+    assert programme_kwh() == before + 10000 + 5 * 120000
