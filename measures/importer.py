@@ -3,7 +3,8 @@
 One run reads the file (`ecopark.spreadsheet`), turns each row into the values the register holds, and writes them
 through the services (`enterprise_create`/`enterprise_update`, `measures_create_many`, `measure_update`,
 `measure_transition`), so an import is checked by the same code as the forms and the API. A preview is the same
-run inside a transaction that is rolled back, so it cannot differ from the import it announces.
+run inside a transaction that is rolled back, stopped before the new measures are inserted: every check has run by
+then but the database's own constraints, and an import the database refuses writes nothing and names the rows.
 
 Rows carry stable references (the enterprise's code, the measure's reference): a row whose reference exists updates
 that record, and a row that would change nothing is left alone, so uploading the same file twice changes nothing.

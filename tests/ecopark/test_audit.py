@@ -114,3 +114,47 @@ def test_audit_entries_cannot_be_changed_or_deleted_through_the_app_and_export_s
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0][:3] == ["thời điểm", "người thực hiện", "kênh"]  # Vietnamese, the user's language
     assert rows[1][6:] == ["title_vi", '\'=HYPERLINK("http://x")', "Sửa"]  # the formula is neutralised
+
+
+@pytest.mark.django_db
+def test_a_bulk_change_leaves_one_entry_per_changed_row_with_actor_and_channel(staff_user):
+    from enterprises.services import enterprise_update
+    from tests.factories import ParkFactory
+
+    enterprise = EnterpriseFactory()
+    measures = [measure_create(measure=recp_measure(enterprise), savings=[]) for _ in range(3)]
+    new_park = ParkFactory()
+    with audit_context(actor=staff_user, channel="web"):
+        enterprise_update(enterprise_id=enterprise.pk, changes={"park": new_park})  # its measures follow it
+    for measure in measures:
+        moved = entries_for(Measure, measure.pk).filter(action="update").get()
+        assert (moved.actor, moved.channel) == (staff_user, "web")
+        assert moved.changes["park_id"] == [enterprise.park_id, new_park.pk]
+    assert entries_for(type(enterprise), enterprise.pk).filter(action="update").count() == 1
+
+
+@pytest.mark.django_db
+def test_an_import_leaves_one_entry_per_changed_row_with_actor_and_channel(staff_user):
+    from ecopark.spreadsheet import read_workbook
+    from ecopark.uploads import XLSX
+    from measures.importer import Importer
+    from tests.measures.import_files import filled_template, recp_row, upload
+
+    def run_import(rows):
+        workbook = read_workbook(upload(filled_template(staff_user, measures=rows)), XLSX)
+        assert Importer(staff_user, language="en").run(workbook, commit=True).ok
+
+    rows = [recp_row("audit-imp-1", "demo-01"), recp_row("audit-imp-2", "demo-04")]
+    run_import(rows)
+    first = AuditEntry.objects.filter(channel="import")
+    assert {(e.content_type.model, e.action) for e in first} == {("measure", "create"), ("measuresaving", "create")}
+    assert first.filter(content_type__model="measure").count() == 2  # one per row
+    assert first.filter(content_type__model="measuresaving").count() == 4  # one per saving line
+    assert set(first.values_list("actor", flat=True)) == {staff_user.pk}
+
+    seen = AuditEntry.objects.order_by("-pk").first().pk
+    run_import([{**rows[0], "title_vi": "Tiêu đề mới"}, rows[1]])  # one row changed, one the same
+    changed = AuditEntry.objects.filter(pk__gt=seen)
+    entry = changed.get()  # exactly one entry: the changed row
+    assert (entry.action, entry.channel, entry.actor) == ("update", "import", staff_user)
+    assert entry.object_repr.startswith("audit-imp-1") and entry.changes["title_vi"][1] == "Tiêu đề mới"
