@@ -120,6 +120,7 @@ def main() -> None:
     parser.add_argument("--skip-api", action="store_true", help="only the roll-up benchmark")
     parser.add_argument("--api-seconds", type=int, default=15)
     parser.add_argument("--skip-import", action="store_true", help="leave out the spreadsheet import benchmark")
+    parser.add_argument("--skip-dashboards", action="store_true", help="leave out the dashboards benchmark")
     parser.add_argument("--import-rows", type=int, default=10_000)
     args = parser.parse_args()
     os.environ.setdefault("ROLLUP_DEBOUNCE_SECONDS", "3600")  # the benchmark applies pending changes itself
@@ -146,6 +147,61 @@ def main() -> None:
         api_section(args, count)
     if not args.skip_import:
         import_section(args, count)
+    if not args.skip_dashboards:
+        dashboards_section(args, count)
+
+
+def dashboards_section(args, count: int) -> None:
+    from bench.dashboards import REQUESTS, measure_dashboards
+    from reports.services import rollup_rebuild
+
+    rollup_rebuild(reason="bench: dashboards")  # the dashboards read the table: bring it up to date first
+    figures = measure_dashboards()
+    print(f"dashboards {figures}", flush=True)
+    floor = figures["floor_p95"]
+    rows = []
+    for name, page in figures["pages"].items():
+        rows.append(
+            (
+                f"Dashboard, {name}: p95 server time",
+                f"{page['p95']:.0f} ms (median {page['p50']:.0f})",
+                f"{floor:.1f} ms (`/healthz`)",
+                f"{page['p95'] / floor:.0f}x",
+                "< 150 ms",
+                "met" if page["p95"] < 150 else "NOT met",
+            )
+        )
+        rows.append(
+            (
+                f"Dashboard, {name}: SQL queries",
+                str(page["queries"]),
+                "-",
+                "-",
+                "≤ 10",
+                "met" if page["queries"] <= 10 else "NOT met",
+            )
+        )
+    megabytes = figures["script_bytes"] / 1_000_000
+    rows.append(("JavaScript a dashboard page loads", f"{megabytes:.2f} MB", "-", "-", "< 1.5 MB",
+                 "met" if megabytes < 1.5 else "NOT met"))  # fmt: skip
+    section = [
+        "## Dashboards",
+        "",
+        f"Run {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} on {machine()}.",
+        f"Data: {count:,} measures; the park shown is the largest ({figures['park_measures']:,} measures). "
+        f"{REQUESTS} sequential requests per page through Django's test client in one process (server time, no "
+        "network), logged in as programme staff, after one warm-up request.",
+        "",
+        "| benchmark | measured | floor (same run) | ratio | target | verdict |",
+        "|---|---|---|---|---|---|",
+        *[f"| {' | '.join(r)} |" for r in rows],
+        "",
+        "Floor: `/healthz` (one `SELECT 1`) through the same client and middleware. JavaScript: ECharts (minified), "
+        "htmx, `dashboard.js` and `app.js`, uncompressed.",
+        "",
+    ]
+    write_section(Path(args.output), "## Dashboards", "\n".join(section))
+    print(f"written to {args.output}")
 
 
 def import_section(args, count: int) -> None:

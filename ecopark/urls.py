@@ -21,6 +21,7 @@ urlpatterns = [
     path("parks/", include("parks.urls")),
     path("enterprises/", include("enterprises.urls")),
     path("measures/", include("measures.urls")),
+    path("dashboards/", include("reports.urls")),
     path("api/v1/", include("ecopark.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,6 +1,12 @@
-"""Pages built on the register's figures: the programme overview."""
+"""Pages built on the register's figures: the programme overview and the dashboards."""
+
+from urllib.parse import urlencode
 
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from ecopark.access import page_readers
@@ -8,9 +14,13 @@ from ecopark.roles import sees_all_parks
 from ecopark.text import fold
 from measures.models import Measure
 from measures.selectors import headline
+from measures.services import RateTable
 from parks.selectors import parks_visible_to, parks_with_counts
+from reports.dashboards import dashboard, dashboard_tables, min_year_max_year, scope_for
+from reports.exports import export_tables
 from reports.models import ProgrammeTarget, RollupRow
 from reports.selectors import totals_for_parks
+from reports.services import ALL
 
 
 @require_GET
@@ -35,3 +45,53 @@ def home(request):
         "targets": {t.indicator: t for t in ProgrammeTarget.objects.all()},
     }
     return render(request, "reports/home.html", context)
+
+
+def _dashboard_filters(request) -> tuple[str, int]:
+    kind = request.GET.get("kind", ALL)
+    kind = kind if kind in (ALL, *Measure.Kind.values) else ALL
+    try:
+        year = int(request.GET.get("year") or 0)
+    except ValueError:
+        year = 0
+    return kind, year if 0 <= year <= 2100 else 0
+
+
+@require_GET
+@page_readers
+def dashboard_page(request, level: str = RollupRow.Level.PROGRAMME, pk: int = 0):
+    """A dashboard: tiles, progress, pipeline, breakdowns, children, flows; charts drawn from the API's data."""
+    scope = scope_for(request.user, level, pk)
+    kind, year = _dashboard_filters(request)
+    data = dashboard(request.user, scope, kind=kind, year=year)
+    tables = dashboard_tables(data)
+    fmt = request.GET.get("export")
+    if fmt in ("csv", "xlsx"):
+        return export_tables(tables, fmt=fmt, table=request.GET.get("table"), name=_("dashboard"))
+    query = {"level": scope.level, "kind": kind, "year": year, **({"id": scope.id} if scope.id else {})}
+    low, high = min_year_max_year()
+    context = {
+        "scope": scope,
+        "data": data,
+        "as_of": parse_datetime(data["as_of"]) if data["as_of"] else None,
+        "tables": tables,
+        "tiles": [(RollupRow.Stage(stage).label, figures) for stage, figures in data["tiles"].items()],
+        "api_url": reverse("api:dashboard") + "?" + urlencode(query),
+        "kind": kind,
+        "year": year,
+        "kinds": [(ALL, _("All kinds")), *Measure.Kind.choices],
+        "years": list(range(high, low - 1, -1)) if low else [],
+        "filters_query": urlencode({"kind": kind, "year": year}),
+        "chart_labels": {
+            "co2e": _("tCO₂e/yr"),
+            "measures": _("Measures"),
+            "potential": _("Potential"),
+            "realised": _("Realised"),
+            "share": _("Share of the target (%)"),
+        },
+    }
+    rate, note = RateTable().vnd_per_usd(year or timezone.localdate().year)
+    if rate is not None:
+        context["rate"], context["rate_note"] = rate, note
+        context["vnd"] = {stage: round(figures["cost_usd"] * float(rate)) for stage, figures in data["tiles"].items()}
+    return render(request, "reports/dashboard.html", context)

@@ -17,6 +17,15 @@ class RoleAccess(permissions.BasePermission):
         return may_write(request.user, park_managers_allowed=getattr(view, "park_managers_may_write", False))
 
 
+class PageReaders(permissions.BasePermission):
+    """The data of the pages (dashboards): the people who use the pages, for reading; not partners' keys."""
+
+    def has_permission(self, request, view) -> bool:
+        from ecopark.access import may_read_pages
+
+        return may_read_pages(request.user) and request.method in permissions.SAFE_METHODS
+
+
 class AnyRole(permissions.BasePermission):
     """The schema and the documentation: anyone with a role, for reading."""
 

@@ -8,7 +8,7 @@ from rest_framework.routers import SimpleRouter
 from enterprises.api.views import EnterpriseViewSet, OrganisationViewSet
 from measures.api.views import EmissionFactorViewSet, ExchangeRateViewSet, MeasureViewSet, ResourceViewSet
 from parks.api.views import ParkViewSet, ProvinceViewSet
-from reports.api.views import ProgrammeTargetViewSet, RollupView
+from reports.api.views import DashboardView, ProgrammeTargetViewSet, RollupView
 
 router = SimpleRouter()
 router.register("provinces", ProvinceViewSet, basename="province")
@@ -25,6 +25,7 @@ app_name = "api"
 urlpatterns = [
     *router.urls,
     path("rollups/", RollupView.as_view(), name="rollups"),
+    path("dashboard/", DashboardView.as_view(), name="dashboard"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 # Keys are not sessions: DRF checks who is calling (401 without a key or session), not the log-in middleware

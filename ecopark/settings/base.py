@@ -116,6 +116,15 @@ STATICFILES_DIRS = [
     # Installed from the npm registry by `make` (package.json); served by the app, never from a CDN.
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
 ]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "ecopark.staticfinders.VendorFinder",
+]
+# Single files of larger npm packages (package.json), served by the app: {static path: installed file}.
+VENDOR_FILES = {
+    "vendor/echarts/echarts.min.js": BASE_DIR / "node_modules" / "echarts" / "dist" / "echarts.min.js",
+}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

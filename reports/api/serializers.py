@@ -63,3 +63,34 @@ class RollupRowSerializer(serializers.Serializer):
 class RollupResponseSerializer(serializers.Serializer):
     as_of = serializers.DateTimeField(allow_null=True, help_text="When the oldest of these figures was computed.")
     results = RollupRowSerializer(many=True)
+
+
+class DashboardQuerySerializer(serializers.Serializer):
+    """Which dashboard: a level and its scope, and the filters every chart follows."""
+
+    level = serializers.ChoiceField(choices=LEVELS, default="programme")
+    id = serializers.IntegerField(required=False, min_value=1, help_text="The province, park or enterprise.")
+    kind = serializers.ChoiceField(choices=KINDS, default=ALL, help_text="all, recp or is.")
+    year = serializers.IntegerField(
+        default=0, min_value=0, max_value=2100, help_text="Reference year of the measures; 0: all years together."
+    )
+
+    def validate(self, attrs):
+        if attrs["level"] != "programme" and "id" not in attrs:
+            raise serializers.ValidationError({"id": [self.fields["id"].error_messages["required"]]})
+        return attrs
+
+
+class DashboardSerializer(serializers.Serializer):
+    """A dashboard's data, computed on the server: the page draws its charts from it as it is."""
+
+    scope = serializers.JSONField(help_text="level, id, name and parent (with its dashboard's URL).")
+    filters = serializers.JSONField(help_text="The kind and year the figures are for.")
+    as_of = serializers.DateTimeField(allow_null=True, help_text="When the oldest figure shown was computed.")
+    tiles = serializers.JSONField(help_text="By stage (potential, realised, verified): kWh, m3, USD, tCO2e, counts.")
+    pipeline = serializers.ListField(child=serializers.JSONField(), help_text="The stages in order, with figures.")
+    by_kind = serializers.ListField(child=serializers.JSONField(), help_text="RECP and symbiosis, potential.")
+    by_technique = serializers.ListField(child=serializers.JSONField(), help_text="RECP techniques.")
+    children = serializers.JSONField(help_text="The next level down, potential and realised, with their URLs.")
+    targets = serializers.ListField(child=serializers.JSONField(), help_text="Programme targets and progress.")
+    sankey = serializers.JSONField(required=False, help_text="A park's exchanges: nodes and links.")

@@ -12,10 +12,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ecopark.api.fields import withholds_confidential
+from ecopark.api.permissions import PageReaders
 from ecopark.api.views import AuditedMixin, ReadOnlyViewSet
 from enterprises.selectors import enterprises_visible_to
 from parks.selectors import provinces_visible_to, visible_park_ids
-from reports.api.serializers import ProgrammeTargetSerializer, RollupQuerySerializer, RollupResponseSerializer
+from reports.api.serializers import (
+    DashboardQuerySerializer,
+    DashboardSerializer,
+    ProgrammeTargetSerializer,
+    RollupQuerySerializer,
+    RollupResponseSerializer,
+)
+from reports.dashboards import dashboard, scope_for
 from reports.models import ProgrammeTarget, RollupRow
 from reports.selectors import enterprise_rows, last_rebuild
 
@@ -123,3 +131,21 @@ class RollupView(AuditedMixin, APIView):
             return etag in [tag.strip() for tag in sent.split(",")] or sent.strip() == "*"
         since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
         return since is not None and newest is not None and int(newest.timestamp()) <= since
+
+
+class DashboardView(AuditedMixin, APIView):
+    """A dashboard's data (programme, province, park or enterprise), as the dashboard pages draw it.
+
+    For the people who use the pages (programme staff and park managers); partners read the same roll-up rows
+    through `/rollups/`. A scope outside the caller's parks answers 404.
+    """
+
+    permission_classes = [PageReaders]
+
+    @extend_schema(parameters=[DashboardQuerySerializer], responses={200: DashboardSerializer})
+    def get(self, request):
+        params = DashboardQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        query = params.validated_data
+        scope = scope_for(request.user, query["level"], query.get("id", 0))
+        return Response(dashboard(request.user, scope, kind=query["kind"], year=query["year"]))

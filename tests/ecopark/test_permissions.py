@@ -126,6 +126,7 @@ GET_ONLY = _by_role("login", 405, 405, 405)
 STAFF_FORM = _by_role("login", 403, 403, 200)  # a POST of nothing is an invalid form: shown again with its errors
 ENTERPRISE = _pk_of("enterprises.Enterprise", park__code="dinh-vu")
 MEASURE = _pk_of("measures.Measure", park__code="dinh-vu")
+MEASURE_PARK = _pk_of("parks.Park", code="dinh-vu")
 for name, kwargs, methods in [
     ("parks:list", {}, {"GET": PAGE_READ, "POST": GET_ONLY}),
     ("enterprises:list", {}, {"GET": PAGE_READ, "POST": GET_ONLY}),
@@ -142,6 +143,8 @@ for name, kwargs, methods in [
     ("measures:status", MEASURE, {"GET": _by_role("login", 403, 403, 302), "POST": _by_role("login", 403, 403, 302)}),
     ("measures:evidence", _evidence_pk, {"GET": PAGE_DETAIL, "POST": GET_ONLY}),
     ("measures:import", {}, {"GET": STAFF_FORM, "POST": STAFF_FORM}),
+    ("reports:dashboard", {}, {"GET": PAGE_READ, "POST": GET_ONLY}),
+    ("reports:dashboard_scope", lambda: {"level": "park", **MEASURE_PARK()}, {"GET": PAGE_DETAIL, "POST": GET_ONLY}),
     ("measures:import_template", {"fmt": "xlsx"}, {"GET": STAFF_FORM, "POST": GET_ONLY}),
     ("measures:import_job", _import_job_pk, {"GET": STAFF_FORM, "POST": GET_ONLY}),
     ("measures:import_progress", _import_job_pk, {"GET": STAFF_FORM, "POST": GET_ONLY}),
@@ -150,6 +153,8 @@ for name, kwargs, methods in [
 ]:
     EXPECTATIONS[name] = (kwargs, methods)
 EXPECTATIONS["api:rollups"] = ({}, {"GET": READ, "POST": NOT_ALLOWED})
+# The dashboards' data: for the people who use the pages, not partners' keys; reading only.
+EXPECTATIONS["api:dashboard"] = ({}, {"GET": _by_role(401, 403, 200, 200), "POST": _by_role(401, 403, 403, 403)})
 EXPECTATIONS["api:schema"] = ({}, {"GET": READ, "POST": _by_role(401, 403, 403, 403)})
 EXPECTATIONS["api:docs"] = ({}, {"GET": _by_role("login", 200, 200, 200), "POST": _by_role("login", 403, 403, 403)})
 

@@ -1,0 +1,62 @@
+"""The dashboards at scale: server time of each level's page (Django's test client in-process, no network), against
+a floor measured in the same run (the bare /healthz endpoint through the same client), with the queries counted; and
+the JavaScript a dashboard page loads."""
+
+import statistics
+import time
+
+from bench.run import ROOT
+
+REQUESTS = 60
+
+
+def _timed(client, url: str) -> list[float]:
+    times = []
+    for _ in range(REQUESTS):
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+    return times
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1]
+
+
+def measure_dashboards() -> dict:
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.db import connection
+    from django.db.models import Count
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from ecopark.roles import Role, ensure_role_groups
+    from parks.models import Park
+
+    ensure_role_groups()
+    user, _ = get_user_model().objects.get_or_create(username="bench-dashboards")
+    user.groups.add(Group.objects.get(name=Role.STAFF.value))
+    client = Client()
+    client.force_login(user)
+    park = Park.objects.annotate(n=Count("measures")).order_by("-n").first()
+    pages = {
+        "programme": reverse("reports:dashboard"),
+        "province": reverse("reports:dashboard_scope", args=["province", park.province_id]),
+        "park": reverse("reports:dashboard_scope", args=["park", park.pk]),
+        "park data (API)": reverse("api:dashboard") + f"?level=park&id={park.pk}",
+    }
+    floor = _timed(client, reverse("healthz"))
+    results = {"floor_p95": p95(floor), "floor_p50": statistics.median(floor), "park_measures": park.n, "pages": {}}
+    for name, url in pages.items():
+        client.get(url)  # warm: content types, translations
+        with CaptureQueriesContext(connection) as queries:
+            client.get(url)
+        times = _timed(client, url)
+        results["pages"][name] = {"p95": p95(times), "p50": statistics.median(times), "queries": len(queries)}
+    scripts = ["node_modules/echarts/dist/echarts.min.js", "node_modules/htmx.org/dist/htmx.min.js",
+               "ecopark/static/ecopark/dashboard.js", "ecopark/static/ecopark/app.js"]  # fmt: skip
+    results["script_bytes"] = sum((ROOT / path).stat().st_size for path in scripts)
+    return results

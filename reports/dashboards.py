@@ -1,0 +1,331 @@
+"""The dashboards' figures, computed on the server from the roll-up table (and, below a park, from the park's own
+measures), for the pages and for the API alike: the browser only draws them.
+
+Levels: programme, province, park, enterprise; each names its children (provinces, parks, enterprises). A park
+manager sees the programme's and their provinces' totals, with only their own provinces and parks as children, and
+their parks' and enterprises' dashboards; other provinces, parks and enterprises answer 404 (`scope_for`).
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Max, Min, Q, Sum
+from django.http import Http404
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from ecopark.roles import sees_all_parks
+from enterprises.models import Enterprise
+from enterprises.selectors import enterprises_visible_to
+from measures.models import Measure, ResourceFlow
+from parks.models import Park, Province
+from parks.selectors import parks_visible_to
+from reports.models import ProgrammeTarget, RollupRow
+from reports.selectors import enterprise_rows, last_rebuild
+from reports.services import ALL, STATUSES_OF_STAGE
+
+Level = RollupRow.Level
+Stage = RollupRow.Stage
+KINDS = (ALL, Measure.Kind.RECP, Measure.Kind.IS)
+FIGURES = ("electricity_kwh", "water_m3", "cost_usd", "co2e_t")
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a dashboard is about: a level, the id of its scope (0 for the programme), its name and its parent."""
+
+    level: str
+    id: int
+    name: str
+    parent: tuple[str, int, str] | None = None  # (level, id, name)
+    park_ids: tuple[int, ...] | None = None  # a park manager's parks, for the programme's children
+
+
+def dashboard_url(level: str, pk: int = 0) -> str:
+    if level == Level.PROGRAMME:
+        return reverse("reports:dashboard")
+    return reverse("reports:dashboard_scope", kwargs={"level": level, "pk": pk})
+
+
+def scope_for(user, level: str, pk: int = 0) -> Scope:
+    """The scope a user asks for, or 404 when it is outside what they may see."""
+    whole = sees_all_parks(user)
+    park_ids = None if whole else tuple(parks_visible_to(user).values_list("pk", flat=True))
+    programme = (Level.PROGRAMME, 0, _("Programme"))
+    if level == Level.PROGRAMME:
+        return Scope(Level.PROGRAMME, 0, _("Programme"), park_ids=park_ids)
+    if level == Level.PROVINCE:
+        provinces = Province.objects.all() if whole else Province.objects.filter(parks__in=park_ids).distinct()
+        province = provinces.filter(pk=pk).first()
+        if province:
+            return Scope(Level.PROVINCE, province.pk, province.name, programme, park_ids=park_ids)
+    elif level == Level.PARK:
+        park = parks_visible_to(user).filter(pk=pk).first()
+        if park:
+            return Scope(Level.PARK, park.pk, park.name, (Level.PROVINCE, park.province_id, park.province.name))
+    elif level == Level.ENTERPRISE:
+        enterprise = enterprises_visible_to(user).filter(pk=pk).first()
+        if enterprise:
+            return Scope(Level.ENTERPRISE, enterprise.pk, enterprise.name, (Level.PARK, enterprise.park_id,
+                                                                            enterprise.park.name))  # fmt: skip
+    raise Http404
+
+
+def _number(value, places: int = 0) -> float:
+    return round(float(value or 0), places)
+
+
+def _figures(row) -> dict:
+    get = row.get if isinstance(row, dict) else lambda name, default=None: getattr(row, name, default)
+    return {
+        "electricity_kwh": _number(get("electricity_kwh")),
+        "water_m3": _number(get("water_m3")),
+        "cost_usd": _number(get("cost_usd")),
+        "co2e_t": _number(get("co2e_t"), 1),
+        "measure_count": int(get("measure_count") or 0),
+        "enterprise_count": int(get("enterprise_count") or 0),
+    }
+
+
+def _scope_rows(scope: Scope, year: int) -> list:
+    """Every row of the scope for the year: all kinds, techniques and stages (one query, a few dozen rows)."""
+    if scope.level == Level.ENTERPRISE:
+        return [row for row in enterprise_rows(scope.id) if row["year"] == year]
+    rows = RollupRow.objects.filter(level=scope.level, scope_id=scope.id, year=year)
+    return [
+        {"kind": r.kind, "technique": r.technique, "stage": r.stage, "computed_at": r.computed_at, **_raw(r)}
+        for r in rows
+    ]
+
+
+def _raw(row) -> dict:
+    return {name: getattr(row, name) for name in (*FIGURES, "measure_count", "enterprise_count")}
+
+
+def _pick(rows: list, *, kind: str, technique: str = "", stage: str) -> dict:
+    for row in rows:
+        if (row["kind"], row["technique"], row["stage"]) == (kind, technique, stage):
+            return row
+    return {}
+
+
+def _children(scope: Scope, *, kind: str, year: int) -> dict:
+    """The children of the scope with their potential and realised figures, for the comparison chart."""
+    mine = Q() if scope.park_ids is None else Q(pk__in=scope.park_ids)  # a park manager's parks only
+    if scope.level == Level.PROGRAMME:
+        provinces = Province.objects.all()
+        if scope.park_ids is not None:
+            provinces = provinces.filter(parks__in=scope.park_ids).distinct()
+        level, items = Level.PROVINCE, list(provinces.order_by("code"))
+    elif scope.level == Level.PROVINCE:
+        level, items = Level.PARK, list(Park.objects.filter(mine, province_id=scope.id).order_by("code"))
+    elif scope.level == Level.PARK:
+        return _enterprise_children(scope, kind=kind, year=year)
+    else:
+        return {"level": "", "rows": []}
+    rows = RollupRow.objects.filter(
+        level=level, scope_id__in=[i.pk for i in items], kind=kind, technique="", year=year,
+        stage__in=[Stage.POTENTIAL, Stage.REALISED],
+    )  # fmt: skip
+    by_scope: dict = defaultdict(dict)
+    for r in rows:
+        by_scope[r.scope_id][r.stage] = _figures(r)
+    return {
+        "level": level,
+        "rows": [
+            {"id": item.pk, "name": item.name, "url": dashboard_url(level, item.pk),
+             "potential": by_scope[item.pk].get(Stage.POTENTIAL, _figures({})),
+             "realised": by_scope[item.pk].get(Stage.REALISED, _figures({}))}
+            for item in items
+        ],
+    }  # fmt: skip
+
+
+def _enterprise_children(scope: Scope, *, kind: str, year: int) -> dict:
+    """A park's enterprises, summed from the park's measures: RECP by enterprise, exchanges for each party."""
+    measures = Measure.objects.filter(park_id=scope.id)
+    if kind != ALL:
+        measures = measures.filter(kind=kind)
+    if year:
+        measures = measures.filter(reference_year=year)
+    sums: dict = defaultdict(lambda: {Stage.POTENTIAL: _figures({}), Stage.REALISED: _figures({})})
+    aggregates = {
+        f"{stage}_{name}": Sum(name, filter=Q(status__in=STATUSES_OF_STAGE[stage]))
+        for stage in (Stage.POTENTIAL, Stage.REALISED) for name in FIGURES
+    } | {f"{stage}_count": Count("pk", filter=Q(status__in=STATUSES_OF_STAGE[stage]))
+         for stage in (Stage.POTENTIAL, Stage.REALISED)}  # fmt: skip
+    parties = ("enterprise", "source_enterprise", "sink_enterprise")
+    # One grouped query: RECP rows group by their enterprise, exchanges by their pair; each party gets the row.
+    for row in measures.values(*parties).annotate(**aggregates):
+        for pk in {row[party] for party in parties} - {None}:
+            for stage in (Stage.POTENTIAL, Stage.REALISED):
+                figures = sums[pk][stage]
+                for name in FIGURES:
+                    figures[name] += _number(row[f"{stage}_{name}"], 1 if name == "co2e_t" else 0)
+                figures["measure_count"] += row[f"{stage}_count"]
+    names = dict(Enterprise.objects.filter(pk__in=sums).values_list("pk", "name"))
+    rows = [{"id": pk, "name": names.get(pk, "?"), "url": dashboard_url(Level.ENTERPRISE, pk),
+             "potential": figures[Stage.POTENTIAL], "realised": figures[Stage.REALISED]}
+            for pk, figures in sums.items()]  # fmt: skip
+    rows.sort(key=lambda r: -r["potential"]["co2e_t"])
+    return {"level": Level.ENTERPRISE, "rows": rows}
+
+
+def _sankey(scope: Scope, *, year: int) -> dict:
+    """A park's symbiosis exchanges as flows: source party → resource → sink party, sized by quantity per year in
+    the resource's canonical unit (and tCO2e of the exchange), the city's partners included."""
+    exchanges = Measure.objects.filter(park_id=scope.id, kind=Measure.Kind.IS).exclude(
+        status__in=Measure.CLOSED_STATUSES
+    )
+    if year:
+        exchanges = exchanges.filter(reference_year=year)
+    flows = ResourceFlow.objects.filter(measure__in=exchanges).select_related(
+        "resource", "measure__source_enterprise", "measure__source_park", "measure__source_organisation",
+        "measure__sink_enterprise", "measure__sink_park", "measure__sink_organisation",
+    )  # fmt: skip
+    links: dict = defaultdict(lambda: {"value": 0.0, "co2e_t": 0.0, "exchanges": 0})
+    units = {}
+    for flow in flows:
+        m = flow.measure
+        source = str(m.source_enterprise or m.source_park or m.source_organisation)
+        sink = str(m.sink_enterprise or m.sink_park or m.sink_organisation)
+        if flow.direction == ResourceFlow.Direction.REVERSE:
+            source, sink = sink, source
+        resource = flow.resource.name
+        units[resource] = flow.resource.canonical_unit
+        # Three columns (givers, resources, receivers), so that a party that gives and receives makes no cycle.
+        given, moved, received = ("source", source), ("resource", resource), ("sink", sink)
+        for pair in ((given, moved), (moved, received)):
+            links[pair]["value"] += _number(flow.quantity_canonical, 1)
+            links[pair]["unit"] = units[resource]
+        links[(given, moved)]["co2e_t"] += _number(m.co2e_t, 1)
+        links[(given, moved)]["exchanges"] += 1
+    nodes = sorted({node for pair in links for node in pair})
+    return {
+        "nodes": [{"id": f"{layer}:{name}", "name": name, "layer": layer} for layer, name in nodes],
+        "links": [{"source": f"{a[0]}:{a[1]}", "target": f"{b[0]}:{b[1]}", "from": a[1], "to": b[1], **values}
+                  for (a, b), values in links.items()],
+    }  # fmt: skip
+
+
+def dashboard(user, scope: Scope, *, kind: str = ALL, year: int = 0) -> dict:
+    """Everything a dashboard shows, as JSON-ready data: tiles, targets, pipeline, breakdowns, children, flows."""
+    rows = _scope_rows(scope, year)
+    tiles = {stage: _figures(_pick(rows, kind=kind, stage=stage)) for stage in Stage.values}
+    as_of = min((r["computed_at"] for r in rows if r.get("computed_at")), default=None)
+    if as_of is None:
+        as_of = (
+            Measure.objects.filter(Q(enterprise_id=scope.id) | Q(source_enterprise_id=scope.id)
+                                   | Q(sink_enterprise_id=scope.id)).aggregate(at=Max("updated_at"))["at"]
+            if scope.level == Level.ENTERPRISE else None
+        ) or last_rebuild()  # fmt: skip
+    technique_labels = dict(Measure.Technique.choices)
+    data = {
+        "scope": {"level": scope.level, "id": scope.id, "name": scope.name,
+                  "parent": None if scope.parent is None else {"level": scope.parent[0], "id": scope.parent[1],
+                                                               "name": scope.parent[2],
+                                                               "url": dashboard_url(scope.parent[0], scope.parent[1])}},
+        "filters": {"kind": kind, "year": year},
+        "as_of": as_of.isoformat() if as_of else None,
+        "tiles": {stage: tiles[stage] for stage in Stage.values},
+        "pipeline": [{"stage": stage, "label": str(Stage(stage).label), **tiles[stage]} for stage in Stage.values],
+        "by_kind": [{"kind": k, "label": str(Measure.Kind(k).label), **_figures(_pick(rows, kind=k,
+                                                                                       stage=Stage.POTENTIAL))}
+                    for k in (Measure.Kind.RECP, Measure.Kind.IS)],
+        "by_technique": [
+            {"technique": t, "label": str(technique_labels[t]),
+             "potential": _figures(_pick(rows, kind=Measure.Kind.RECP, technique=t, stage=Stage.POTENTIAL)),
+             "realised": _figures(_pick(rows, kind=Measure.Kind.RECP, technique=t, stage=Stage.REALISED))}
+            for t in Measure.Technique.values
+        ],
+        "children": _children(scope, kind=kind, year=year),
+        "targets": _targets(rows) if scope.level == Level.PROGRAMME else [],
+    }  # fmt: skip
+    if scope.level == Level.PARK:
+        data["sankey"] = _sankey(scope, year=year)
+    return data
+
+
+def _targets(rows: list) -> list[dict]:
+    """Progress towards the programme's targets, from the live pipeline (potential stage)."""
+    actual = {
+        ProgrammeTarget.Indicator.RECP_OPTIONS: _pick(rows, kind=Measure.Kind.RECP, stage=Stage.POTENTIAL).get(
+            "measure_count", 0),
+        ProgrammeTarget.Indicator.RECP_ENTERPRISES: _pick(rows, kind=Measure.Kind.RECP, stage=Stage.POTENTIAL).get(
+            "enterprise_count", 0),
+        ProgrammeTarget.Indicator.IS_OPTIONS: _pick(rows, kind=Measure.Kind.IS, stage=Stage.POTENTIAL).get(
+            "measure_count", 0),
+        **{name: _pick(rows, kind=ALL, stage=Stage.POTENTIAL).get(name, 0) for name in FIGURES},
+    }  # fmt: skip
+    result = []
+    for target in ProgrammeTarget.objects.all():
+        value = actual.get(target.indicator)
+        if value is None or not target.value:
+            continue
+        result.append({"indicator": target.indicator, "label": target.label, "target": _number(target.value),
+                       "actual": _number(value), "share": _number(Decimal(value) / target.value * 100, 1),
+                       "source": target.source})  # fmt: skip
+    return result
+
+
+def min_year_max_year() -> tuple[int, int]:
+    bounds = RollupRow.objects.filter(level=Level.PROGRAMME).exclude(year=0).aggregate(lo=Min("year"), hi=Max("year"))
+    return bounds["lo"] or 0, bounds["hi"] or 0
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of a dashboard, as the page shows it beside its chart and as the exports write it."""
+
+    key: str
+    title: str
+    headers: list[str]
+    rows: list[list]
+    numeric_from: int = 1  # the columns from this one on are numbers
+
+
+def dashboard_tables(data: dict) -> list[Table]:
+    """The dashboard's tables, in the user's language: the same numbers the charts draw."""
+    figures = [_("kWh/yr"), _("m³/yr"), _("USD/yr"), _("tCO₂e/yr"), _("Measures")]
+
+    def values(f: dict) -> list:
+        return [f["electricity_kwh"], f["water_m3"], f["cost_usd"], f["co2e_t"], f["measure_count"]]
+
+    tables = [
+        Table("stages", _("Annual savings by stage"), [_("Stage"), *figures],
+              [[row["label"], *values(row)] for row in data["pipeline"]]),
+        Table("kinds", _("Potential by kind"), [_("Kind"), *figures],
+              [[row["label"], *values(row)] for row in data["by_kind"]]),
+        Table("techniques", _("RECP by technique"),
+              [_("Technique"), _("Potential tCO₂e/yr"), _("Realised tCO₂e/yr"), _("Potential measures"),
+               _("Realised measures")],
+              [[row["label"], row["potential"]["co2e_t"], row["realised"]["co2e_t"], row["potential"]["measure_count"],
+                row["realised"]["measure_count"]] for row in data["by_technique"]]),
+    ]  # fmt: skip
+    if data["children"]["rows"]:
+        level = data["children"]["level"]
+        title = {Level.PROVINCE: _("Provinces"), Level.PARK: _("Parks"), Level.ENTERPRISE: _("Enterprises")}[level]
+        tables.append(
+            Table("children", title,
+                  [_("Name"), _("Potential tCO₂e/yr"), _("Realised tCO₂e/yr"), _("Potential kWh/yr"),
+                   _("Potential m³/yr"), _("Potential USD/yr"), _("Potential measures")],
+                  [[row["name"], row["potential"]["co2e_t"], row["realised"]["co2e_t"],
+                    row["potential"]["electricity_kwh"], row["potential"]["water_m3"], row["potential"]["cost_usd"],
+                    row["potential"]["measure_count"]] for row in data["children"]["rows"]])
+        )  # fmt: skip
+    if data["targets"]:
+        tables.append(
+            Table("targets", _("Progress towards the programme's targets"),
+                  [_("Target"), _("Now"), _("Target value"), _("Share (%)")],
+                  [[row["label"], row["actual"], row["target"], row["share"]] for row in data["targets"]])
+        )  # fmt: skip
+    if data.get("sankey", {}).get("links"):
+        tables.append(
+            Table("flows", _("Symbiosis flows"), [_("From"), _("To"), _("Quantity per year"), _("Unit"),
+                                                  _("tCO₂e/yr")],
+                  [[link["from"], link["to"], link["value"], link["unit"], link["co2e_t"]]
+                   for link in data["sankey"]["links"]], numeric_from=2)
+        )  # fmt: skip
+    return tables
