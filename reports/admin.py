@@ -1,12 +1,17 @@
 from django.contrib import admin
 
-from reports.models import ProgrammeTarget, RollupRow, RollupRun
+from reports.models import EipCriterion, ProgrammeTarget, RollupRow, RollupRun
 
 
 @admin.register(ProgrammeTarget)
 class ProgrammeTargetAdmin(admin.ModelAdmin):
     list_display = ["indicator", "value", "year", "source"]
     search_fields = ["indicator", "name_vi", "name_en", "source"]
+
+
+@admin.register(EipCriterion)
+class EipCriterionAdmin(admin.ModelAdmin):
+    list_display = ["indicator", "threshold", "legal_source"]
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -10,7 +10,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models.functions import TruncQuarter
 from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -21,7 +23,7 @@ from enterprises.selectors import enterprises_visible_to
 from measures.models import Measure, ResourceFlow
 from parks.models import Park, Province
 from parks.selectors import parks_visible_to
-from reports.models import ProgrammeTarget, RollupRow
+from reports.models import EipCriterion, ProgrammeTarget, RollupRow
 from reports.selectors import enterprise_rows, last_rebuild
 from reports.services import ALL, STATUSES_OF_STAGE
 
@@ -210,6 +212,96 @@ def _sankey(scope: Scope, *, year: int) -> dict:
     }  # fmt: skip
 
 
+def _scope_measures(scope: Scope, *, kind: str, year: int):
+    measures = Measure.objects.all()
+    if scope.level == Level.PROVINCE:
+        measures = measures.filter(park__province_id=scope.id)
+    elif scope.level == Level.PARK:
+        measures = measures.filter(park_id=scope.id)
+    elif scope.level == Level.ENTERPRISE:
+        measures = measures.filter(
+            Q(enterprise_id=scope.id) | Q(source_enterprise_id=scope.id) | Q(sink_enterprise_id=scope.id)
+        )
+    if kind != ALL:
+        measures = measures.filter(kind=kind)
+    if year:
+        measures = measures.filter(reference_year=year)
+    return measures
+
+
+def _breakdowns(scope: Scope, *, kind: str, year: int, stamp) -> dict:
+    """The pipeline by status and the realised savings by quarter of implementation, from the measures.
+
+    Counted over up to a million rows, so kept in the cache under the roll-up's latest time for the scope: they
+    change when the roll-up does, and are "as of" the same moment as the rest of the dashboard.
+    """
+    key = f"dashboard:breakdowns:{scope.level}:{scope.id}:{kind}:{year}:{stamp.isoformat() if stamp else '-'}"
+    cached = cache.get(key) if stamp else None
+    if cached is not None:
+        return cached
+    measures = _scope_measures(scope, kind=kind, year=year)
+    counts = dict(measures.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+    statuses = [{"status": status, "label": str(label), "measure_count": counts.get(status, 0)}
+                for status, label in Measure.Status.choices]  # fmt: skip
+    periods = (
+        measures.filter(status__in=Measure.REALISED_STATUSES, implemented_on__isnull=False)
+        .annotate(quarter=TruncQuarter("implemented_on"))
+        .order_by("quarter")
+        .values("quarter")
+        .annotate(co2e_t=Sum("co2e_t"), electricity_kwh=Sum("electricity_kwh"), water_m3=Sum("water_m3"),
+                  cost_usd=Sum("cost_usd"), measure_count=Count("pk"))
+    )  # fmt: skip
+    quarters, running = [], dict.fromkeys(FIGURES, 0.0)
+    for period in periods:
+        start = period["quarter"]
+        row = {"quarter": f"{start.year}-Q{(start.month - 1) // 3 + 1}", **_figures(period)}
+        for name in FIGURES:
+            running[name] += row[name]
+            row[f"cumulative_{name}"] = round(running[name], 1 if name == "co2e_t" else 0)
+        quarters.append(row)
+    result = {"statuses": statuses, "quarters": quarters}
+    if scope.level == Level.PARK:
+        result["park_counts"] = _park_counts(scope.id)
+    if stamp:
+        cache.set(key, result, 24 * 60 * 60)
+    return result
+
+
+def _park_counts(park_id: int) -> dict:
+    """What the eco-industrial park criteria are measured on: the park's enterprises, those applying RECP (an
+    implemented or verified RECP measure), the symbiosis links in operation (implemented or verified exchanges
+    hosted by the park) and the park's enterprises taking part in them."""
+    realised = Measure.objects.filter(park_id=park_id, status__in=Measure.REALISED_STATUSES)
+    enterprises = set(Enterprise.objects.filter(park_id=park_id).values_list("pk", flat=True))
+    applying = set(realised.filter(kind=Measure.Kind.RECP).values_list("enterprise_id", flat=True))
+    links = list(realised.filter(kind=Measure.Kind.IS).values_list("source_enterprise_id", "sink_enterprise_id"))
+    taking_part = {pk for pair in links for pk in pair if pk in enterprises}
+    return {"enterprises": len(enterprises), "applying_recp": len(applying & enterprises), "links": len(links),
+            "in_symbiosis": len(taking_part)}  # fmt: skip
+
+
+def _scorecard(counts: dict) -> list[dict]:
+    """The park against each criterion (thresholds and their legal source from the admin-editable table)."""
+    total = counts["enterprises"]
+
+    def share(n: int) -> float:
+        return round(100 * n / total, 1) if total else 0.0
+
+    values = {
+        EipCriterion.Indicator.RECP_APPLYING_SHARE: (share(counts["applying_recp"]), counts["applying_recp"]),
+        EipCriterion.Indicator.SYMBIOSIS_LINKS: (float(counts["links"]), counts["links"]),
+        EipCriterion.Indicator.SYMBIOSIS_SHARE: (share(counts["in_symbiosis"]), counts["in_symbiosis"]),
+    }
+    rows = []
+    for criterion in EipCriterion.objects.all():
+        value, count = values[criterion.indicator]
+        rows.append({"indicator": criterion.indicator, "label": str(criterion.get_indicator_display()),
+                     "value": value, "count": count, "of": total, "threshold": float(criterion.threshold),
+                     "met": value >= float(criterion.threshold), "source": criterion.legal_source,
+                     "note": criterion.note})  # fmt: skip
+    return rows
+
+
 def dashboard(user, scope: Scope, *, kind: str = ALL, year: int = 0) -> dict:
     """Everything a dashboard shows, as JSON-ready data: tiles, targets, pipeline, breakdowns, children, flows."""
     rows = _scope_rows(scope, year)
@@ -241,10 +333,13 @@ def dashboard(user, scope: Scope, *, kind: str = ALL, year: int = 0) -> dict:
             for t in Measure.Technique.values
         ],
         "children": _children(scope, kind=kind, year=year),
+        **_breakdowns(scope, kind=kind, year=year, stamp=max((r["computed_at"] for r in rows if r.get("computed_at")),
+                                                             default=None)),
         "targets": _targets(rows) if scope.level == Level.PROGRAMME else [],
     }  # fmt: skip
     if scope.level == Level.PARK:
         data["sankey"] = _sankey(scope, year=year)
+        data["scorecard"] = _scorecard(data.pop("park_counts"))
     return data
 
 
@@ -271,8 +366,15 @@ def _targets(rows: list) -> list[dict]:
 
 
 def min_year_max_year() -> tuple[int, int]:
-    bounds = RollupRow.objects.filter(level=Level.PROGRAMME).exclude(year=0).aggregate(lo=Min("year"), hi=Max("year"))
-    return bounds["lo"] or 0, bounds["hi"] or 0
+    """The first and last reference years in the register, for the year filter (kept for ten minutes)."""
+    bounds = cache.get("dashboard:years")
+    if bounds is None:
+        found = (
+            RollupRow.objects.filter(level=Level.PROGRAMME).exclude(year=0).aggregate(lo=Min("year"), hi=Max("year"))
+        )
+        bounds = (found["lo"] or 0, found["hi"] or 0)
+        cache.set("dashboard:years", bounds, 600)
+    return bounds
 
 
 @dataclass(frozen=True)
@@ -283,7 +385,8 @@ class Table:
     title: str
     headers: list[str]
     rows: list[list]
-    numeric_from: int = 1  # the columns from this one on are numbers
+    numeric_from: int = 1  # the columns from this one on are numbers ...
+    numeric_until: int = 99  # ... up to this one (excluded)
 
 
 def dashboard_tables(data: dict) -> list[Table]:
@@ -304,6 +407,40 @@ def dashboard_tables(data: dict) -> list[Table]:
               [[row["label"], row["potential"]["co2e_t"], row["realised"]["co2e_t"], row["potential"]["measure_count"],
                 row["realised"]["measure_count"]] for row in data["by_technique"]]),
     ]  # fmt: skip
+    tables.append(
+        Table(
+            "statuses",
+            _("Pipeline by status"),
+            [_("Status"), _("Measures")],
+            [[row["label"], row["measure_count"]] for row in data["statuses"]],
+        )
+    )
+    if data["quarters"]:
+        tables.append(
+            Table(
+                "quarters",
+                _("Realised savings by quarter of implementation"),
+                [
+                    _("Quarter"),
+                    _("tCO₂e/yr realised in the quarter"),
+                    _("tCO₂e/yr in place (cumulative)"),
+                    _("kWh/yr realised in the quarter"),
+                    _("kWh/yr in place (cumulative)"),
+                    _("Measures"),
+                ],
+                [
+                    [
+                        row["quarter"],
+                        row["co2e_t"],
+                        row["cumulative_co2e_t"],
+                        row["electricity_kwh"],
+                        row["cumulative_electricity_kwh"],
+                        row["measure_count"],
+                    ]
+                    for row in data["quarters"]
+                ],
+            )
+        )
     if data["children"]["rows"]:
         level = data["children"]["level"]
         title = {Level.PROVINCE: _("Provinces"), Level.PARK: _("Parks"), Level.ENTERPRISE: _("Enterprises")}[level]
@@ -320,6 +457,13 @@ def dashboard_tables(data: dict) -> list[Table]:
             Table("targets", _("Progress towards the programme's targets"),
                   [_("Target"), _("Now"), _("Target value"), _("Share (%)")],
                   [[row["label"], row["actual"], row["target"], row["share"]] for row in data["targets"]])
+        )  # fmt: skip
+    if data.get("scorecard"):
+        tables.append(
+            Table("scorecard", _("Eco-industrial park criteria"),
+                  [_("Criterion"), _("Park"), _("At least"), _("Met"), _("Legal source")],
+                  [[row["label"], row["value"], row["threshold"], _("yes") if row["met"] else _("no"), row["source"]]
+                   for row in data["scorecard"]], numeric_until=3)
         )  # fmt: skip
     if data.get("sankey", {}).get("links"):
         tables.append(

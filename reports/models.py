@@ -40,6 +40,32 @@ class ProgrammeTarget(models.Model):
         return in_language(self.name_vi, self.name_en) or self.get_indicator_display()
 
 
+class EipCriterion(models.Model):
+    """A numeric criterion for recognising an eco-industrial park, with its legal source: the scorecard's thresholds,
+    held as data that an administrator corrects when the law changes."""
+
+    class Indicator(models.TextChoices):
+        RECP_APPLYING_SHARE = "recp_applying_share", _("Enterprises applying RECP (% of the park's enterprises)")
+        SYMBIOSIS_LINKS = "symbiosis_links", _("Symbiosis links in operation")
+        SYMBIOSIS_SHARE = "symbiosis_share", _("Enterprises taking part in symbiosis (% of the park's enterprises)")
+
+    indicator = models.CharField(_("indicator"), max_length=30, choices=Indicator.choices, unique=True)
+    threshold = models.DecimalField(_("at least"), max_digits=10, decimal_places=2)
+    legal_source = models.CharField(_("legal source"), max_length=300)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        ordering = ["indicator"]
+        verbose_name = _("eco-industrial park criterion")
+        verbose_name_plural = _("eco-industrial park criteria")
+        constraints = [
+            models.CheckConstraint(condition=Q(threshold__gte=0), name="eipcriterion_threshold_not_negative")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_indicator_display()} ≥ {self.threshold}"
+
+
 class RollupRow(models.Model):
     """Annual savings of one scope, kind, technique, stage and year: the table behind every total.
 

@@ -39,7 +39,11 @@ def reference_data(transactional_db):
 
     from ecopark.roles import ensure_role_groups
 
-    for module in ("measures.migrations.0002_reference_data", "reports.migrations.0002_programme_targets"):
+    for module in (
+        "measures.migrations.0002_reference_data",
+        "reports.migrations.0002_programme_targets",
+        "reports.migrations.0005_eip_criteria_data",
+    ):
         importlib.import_module(module).load(apps, None)
     ensure_role_groups()
 

@@ -93,4 +93,14 @@ class DashboardSerializer(serializers.Serializer):
     by_technique = serializers.ListField(child=serializers.JSONField(), help_text="RECP techniques.")
     children = serializers.JSONField(help_text="The next level down, potential and realised, with their URLs.")
     targets = serializers.ListField(child=serializers.JSONField(), help_text="Programme targets and progress.")
+    statuses = serializers.ListField(child=serializers.JSONField(), help_text="Measures by status, in lifecycle order.")
+    quarters = serializers.ListField(
+        child=serializers.JSONField(),
+        help_text="Realised annual savings by quarter of implementation: per quarter and cumulative (cumulative_*).",
+    )
     sankey = serializers.JSONField(required=False, help_text="A park's exchanges: nodes and links.")
+    scorecard = serializers.ListField(
+        child=serializers.JSONField(),
+        required=False,
+        help_text="A park against the eco-industrial park criteria: value, threshold, met, legal source.",
+    )

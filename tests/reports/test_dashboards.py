@@ -180,3 +180,39 @@ def test_bad_filters_and_scopes_are_answered_clearly(staff_client):
     assert staff_client.get(API, {"level": "park", "id": 999999}).status_code == 404
     assert staff_client.get(reverse("reports:dashboard_scope", args=["galaxy", 1])).status_code == 404
     assert staff_client.get(reverse("reports:dashboard") + "?year=abc&kind=zzz").status_code == 200  # defaults
+
+
+def test_the_pipeline_by_status_and_the_realised_savings_by_quarter_equal_the_measures(staff_client):
+    park = Park.objects.get(code="dinh-vu")
+    data = get(staff_client, level="park", id=park.pk)
+    measures = Measure.objects.filter(park=park)
+    assert [r["status"] for r in data["statuses"]] == Measure.Status.values  # the lifecycle's order
+    assert {r["status"]: r["measure_count"] for r in data["statuses"]} == {
+        status: measures.filter(status=status).count() for status in Measure.Status.values
+    }
+    realised = measures.filter(status__in=Measure.REALISED_STATUSES)
+    assert sum(q["measure_count"] for q in data["quarters"]) == realised.count()
+    first = data["quarters"][0]
+    year, quarter = int(first["quarter"][:4]), int(first["quarter"][-1])
+    in_first = realised.filter(implemented_on__year=year, implemented_on__quarter=quarter)
+    assert first["co2e_t"] == round(float(in_first.aggregate(t=Sum("co2e_t"))["t"]), 1)
+    total = float(realised.aggregate(t=Sum("co2e_t"))["t"])
+    assert data["quarters"][-1]["cumulative_co2e_t"] == pytest.approx(total, abs=0.1 * len(data["quarters"]))
+
+
+def test_a_parks_scorecard_follows_the_register_and_the_criteria_the_admin_sets(staff_client):
+    from reports.models import EipCriterion
+
+    park = Park.objects.get(code="dinh-vu")
+    enterprises = Enterprise.objects.filter(park=park)
+    realised = Measure.objects.filter(park=park, status__in=Measure.REALISED_STATUSES)
+    applying = realised.filter(kind="recp").values("enterprise").distinct().count()
+    links = realised.filter(kind="is")
+    card = {row["indicator"]: row for row in get(staff_client, level="park", id=park.pk)["scorecard"]}
+    assert card["recp_applying_share"]["value"] == round(100 * applying / enterprises.count(), 1)
+    assert card["symbiosis_links"]["value"] == links.count()
+    assert card["recp_applying_share"]["threshold"] == 20 and "82/2018" in card["recp_applying_share"]["source"]
+    assert card["symbiosis_links"]["met"] is (links.count() >= 1)
+    EipCriterion.objects.filter(indicator="symbiosis_links").update(threshold=links.count() + 1)  # the law changes
+    card = {row["indicator"]: row for row in get(staff_client, level="park", id=park.pk)["scorecard"]}
+    assert card["symbiosis_links"]["met"] is False and card["symbiosis_links"]["threshold"] == links.count() + 1

@@ -33,6 +33,32 @@
         bars(element, data.pipeline.map(function (r) { return r.label; }), [
           { name: labels.co2e, data: data.pipeline.map(function (r) { return r.co2e_t; }) }
         ]);
+      } else if (key === "statuses") {
+        draw(element, {
+          tooltip: { trigger: "item" },
+          series: [{ type: "funnel", sort: "none", left: 10, right: 10, top: 10, bottom: 10, minSize: "8%",
+                     label: { formatter: "{b}: {c}" },
+                     data: data.statuses.map(function (r) { return { name: r.label, value: r.measure_count }; }) }]
+        });
+      } else if (key === "quarters") {
+        var quarters = data.quarters;
+        draw(element, {
+          tooltip: { trigger: "axis" },
+          legend: { top: 0 },
+          grid: { left: 60, right: 60, top: 30, bottom: 50 },
+          xAxis: { type: "category", data: quarters.map(function (r) { return r.quarter; }), axisLabel: { rotate: 30 } },
+          yAxis: [{ type: "value", name: labels.period }, { type: "value", name: labels.cumulative }],
+          series: [
+            { type: "bar", name: labels.period, barMaxWidth: 28, data: quarters.map(function (r) { return r.co2e_t; }) },
+            { type: "line", name: labels.cumulative, yAxisIndex: 1, data: quarters.map(function (r) { return r.cumulative_co2e_t; }) }
+          ]
+        });
+      } else if (key === "scorecard" && data.scorecard) {
+        bars(element, data.scorecard.map(function (r) { return r.label; }), [
+          { name: labels.park, data: data.scorecard.map(function (r) {
+              return { value: r.value, itemStyle: { color: r.met ? "#1d6b43" : "#c0392b" } }; }) },
+          { name: labels.threshold, data: data.scorecard.map(function (r) { return r.threshold; }), itemStyle: { color: "#8a8a8a" } }
+        ], true);
       } else if (key === "kinds") {
         draw(element, {
           legend: { top: 0 },
