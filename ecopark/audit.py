@@ -118,6 +118,13 @@ def _entry(instance: models.Model, action: str, changes: dict):
     )
 
 
+def _register_changed() -> None:
+    """Figures kept in the cache for the register as a whole (the dashboards' counts) are computed afresh."""
+    from ecopark.counts import REGISTER, bump_count_version
+
+    bump_count_version(REGISTER)
+
+
 def record(instance: models.Model, action: str, before: dict | None) -> None:
     """Write one entry for a create, update or delete; an update that changed nothing audited writes none."""
     after = snapshot(instance) if action != "delete" else {}
@@ -130,6 +137,7 @@ def record(instance: models.Model, action: str, before: dict | None) -> None:
         if not changes:
             return
     _entry(instance, action, changes).save()
+    _register_changed()
 
 
 def record_created(instances: Iterable[models.Model]) -> None:
@@ -139,6 +147,8 @@ def record_created(instances: Iterable[models.Model]) -> None:
     entries = [_entry(i, "create", {k: [None, v] for k, v in snapshot(i).items() if v not in (None, "")})
                for i in instances]  # fmt: skip
     AuditEntry.objects.bulk_create(entries, batch_size=500)
+    if entries:
+        _register_changed()
 
 
 def _field_labels(model) -> dict[str, str]:

@@ -30,13 +30,22 @@ def bump_count_version(table: str) -> None:
     transaction.on_commit(bump)
 
 
-def cached_count(queryset: QuerySet, count: Callable[[], int]) -> int:
-    """The count of `queryset` (computed by `count`) from the cache, or computed and remembered."""
-    table = queryset.model._meta.db_table
+REGISTER = "register"  # a version of the whole register: every audited write changes it (ecopark.audit)
+
+
+def version_of(table: str) -> str:
+    """The current version of a table's (or the register's) contents, for cache keys."""
     version = cache.get(_version_key(table))
     if version is None:
         cache.add(_version_key(table), uuid.uuid4().hex, COUNT_TTL)
         version = cache.get(_version_key(table))
+    return version
+
+
+def cached_count(queryset: QuerySet, count: Callable[[], int]) -> int:
+    """The count of `queryset` (computed by `count`) from the cache, or computed and remembered."""
+    table = queryset.model._meta.db_table
+    version = version_of(table)
     try:
         sql, params = queryset.query.sql_with_params()
     except EmptyResultSet:  # e.g. a filter on an empty list of parks: nothing to count

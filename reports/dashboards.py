@@ -15,8 +15,10 @@ from django.db.models import Count, Max, Min, Q, Sum
 from django.db.models.functions import TruncQuarter
 from django.http import Http404
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 
+from ecopark.counts import REGISTER, version_of
 from ecopark.roles import sees_all_parks
 from enterprises.models import Enterprise
 from enterprises.selectors import enterprises_visible_to
@@ -123,8 +125,6 @@ def _children(scope: Scope, *, kind: str, year: int) -> dict:
         level, items = Level.PROVINCE, list(provinces.order_by("code"))
     elif scope.level == Level.PROVINCE:
         level, items = Level.PARK, list(Park.objects.filter(mine, province_id=scope.id).order_by("code"))
-    elif scope.level == Level.PARK:
-        return _enterprise_children(scope, kind=kind, year=year)
     else:
         return {"level": "", "rows": []}
     rows = RollupRow.objects.filter(
@@ -230,12 +230,17 @@ def _scope_measures(scope: Scope, *, kind: str, year: int):
 
 
 def _breakdowns(scope: Scope, *, kind: str, year: int, stamp) -> dict:
-    """The pipeline by status and the realised savings by quarter of implementation, from the measures.
+    """What is counted from the measures themselves: the pipeline by status, the realised savings by quarter of
+    implementation, and for a park its enterprises, its flows and the counts its scorecard is measured on.
 
-    Counted over up to a million rows, so kept in the cache under the roll-up's latest time for the scope: they
-    change when the roll-up does, and are "as of" the same moment as the rest of the dashboard.
+    Counted over up to a million rows, so kept in the cache until the register changes (any audited write) or the
+    roll-up of the scope does.
     """
-    key = f"dashboard:breakdowns:{scope.level}:{scope.id}:{kind}:{year}:{stamp.isoformat() if stamp else '-'}"
+    language = translation.get_language()  # the labels and some names are in the user's language
+    register = version_of(REGISTER)  # any change to the register (a name, a measure) counts them afresh
+    key = (
+        f"dashboard:{language}:{register}:{scope.level}:{scope.id}:{kind}:{year}:{stamp.isoformat() if stamp else '-'}"
+    )
     cached = cache.get(key) if stamp else None
     if cached is not None:
         return cached
@@ -262,6 +267,8 @@ def _breakdowns(scope: Scope, *, kind: str, year: int, stamp) -> dict:
     result = {"statuses": statuses, "quarters": quarters}
     if scope.level == Level.PARK:
         result["park_counts"] = _park_counts(scope.id)
+        result["children"] = _enterprise_children(scope, kind=kind, year=year)
+        result["sankey"] = _sankey(scope, year=year)
     if stamp:
         cache.set(key, result, 24 * 60 * 60)
     return result
@@ -332,13 +339,12 @@ def dashboard(user, scope: Scope, *, kind: str = ALL, year: int = 0) -> dict:
              "realised": _figures(_pick(rows, kind=Measure.Kind.RECP, technique=t, stage=Stage.REALISED))}
             for t in Measure.Technique.values
         ],
-        "children": _children(scope, kind=kind, year=year),
+        "children": _children(scope, kind=kind, year=year) if scope.level != Level.PARK else None,
         **_breakdowns(scope, kind=kind, year=year, stamp=max((r["computed_at"] for r in rows if r.get("computed_at")),
                                                              default=None)),
         "targets": _targets(rows) if scope.level == Level.PROGRAMME else [],
     }  # fmt: skip
     if scope.level == Level.PARK:
-        data["sankey"] = _sankey(scope, year=year)
         data["scorecard"] = _scorecard(data.pop("park_counts"))
     return data
 

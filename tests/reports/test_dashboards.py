@@ -144,7 +144,8 @@ def test_the_page_shows_the_tiles_and_a_table_behind_every_chart(staff_client):
 def test_exports_open_in_pandas_with_the_pages_numbers_and_no_formula_runs(staff_client):
     park = Park.objects.get(code="dinh-vu")
     enterprise = Enterprise.objects.filter(park=park).first()
-    Enterprise.objects.filter(pk=enterprise.pk).update(name="=HYPERLINK(1)")
+    enterprise.name = "=HYPERLINK(1)"
+    enterprise.save()
     url = reverse("reports:dashboard_scope", args=["park", park.pk])
     data = get(staff_client, level="park", id=park.pk)
     book = pd.read_excel(io.BytesIO(staff_client.get(url + "?export=xlsx").content), sheet_name=None, engine="openpyxl")
