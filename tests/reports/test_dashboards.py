@@ -217,3 +217,15 @@ def test_a_parks_scorecard_follows_the_register_and_the_criteria_the_admin_sets(
     EipCriterion.objects.filter(indicator="symbiosis_links").update(threshold=links.count() + 1)  # the law changes
     card = {row["indicator"]: row for row in get(staff_client, level="park", id=park.pk)["scorecard"]}
     assert card["symbiosis_links"]["met"] is False and card["symbiosis_links"]["threshold"] == links.count() + 1
+
+
+def test_a_dashboard_and_a_partner_read_the_same_numbers(staff_client, client, partner_user):
+    dashboard = get(staff_client, level="province", id=Park.objects.get(code="dinh-vu").province_id)
+    client.force_login(partner_user)
+    rows = client.get(reverse("api:rollups"), {"level": "province", "id": dashboard["scope"]["id"]}).json()["results"]
+    for row in rows:
+        tile = dashboard["tiles"][row["stage"]]
+        assert tile["co2e_t"] == round(float(row["co2e_t"]), 1)
+        assert tile["electricity_kwh"] == round(float(row["electricity_kwh"]))
+        assert tile["measure_count"] == row["measure_count"]
+    assert {row["stage"] for row in rows} == {"potential", "realised", "verified"}
