@@ -1,5 +1,5 @@
 # The ecopark image: web (gunicorn), Celery worker and beat all run from it (see docker-compose.yml).
-# Browser packages (htmx) come from the npm registry in a build stage; the image serves them itself.
+# Browser packages (htmx, Apache ECharts) come from the npm registry in a build stage; the image serves them itself.
 FROM node:20-bookworm-slim AS browser-packages
 WORKDIR /build
 COPY package.json package-lock.json ./
