@@ -28,6 +28,7 @@ from measures.services import (
     record_first_status,
     saving_line,
 )
+from reports.admin import ReadOnlyAdmin
 from reports.services import rollup_mark_changing, rollup_mark_created
 
 
@@ -201,19 +202,10 @@ class StatusChangeAdmin(admin.ModelAdmin):
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):
+class ImportJobAdmin(ReadOnlyAdmin):
     """The import log: read-only (an import is made and confirmed on the import page)."""
 
     list_display = ["uploaded_at", "uploaded_by", "original_name", "row_count", "state", "committed_at"]
     list_filter = ["state"]
     search_fields = ["original_name", "uploaded_by__username"]
     exclude = ["file"]  # kept for the task that reads it; never served back
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -15,7 +15,7 @@ class EipCriterionAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written only by the roll-up tasks: visible to administrators, never edited by hand."""
+    """Rows written only by the app (roll-up tasks, imports): visible in the admin, never edited by hand."""
 
     def has_add_permission(self, request):
         return False

@@ -68,3 +68,12 @@ def user_with_role(username: str, password: str, role):
     user = get_user_model().objects.create_user(username, password=password)
     user.groups.add(Group.objects.get(name=role.value))
     return user
+
+
+def log_in_english(page, live_server, username: str, password: str) -> None:
+    """Log in with the pages in English (the language cookie set first, as a browser left in English would)."""
+    page.context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
+    page.goto(live_server.url + "/accounts/login/")
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()

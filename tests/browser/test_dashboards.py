@@ -5,6 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from ecopark.demo import load_demo
+from tests.browser.conftest import log_in_english
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,11 +37,7 @@ def charts_drawn(page) -> None:
 
 def test_a_park_manager_opens_each_dashboard_level(live_server, page, screenshot, manager, watched):
     outside, console_errors = watched
-    page.context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
-    page.goto(live_server.url + "/accounts/login/")
-    page.get_by_label("User name").fill("manager.deepc")
-    page.get_by_label("Password").fill("ecopark-demo-manager")
-    page.get_by_role("button", name="Log in").click()
+    log_in_english(page, live_server, "manager.deepc", "ecopark-demo-manager")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboards").click()
     expect(page.locator("h1")).to_contain_text("Programme")

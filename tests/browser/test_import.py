@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from ecopark.demo import load_demo
 from ecopark.roles import Role
 from measures.importer import MEASURE_COLUMNS
-from tests.browser.conftest import user_with_role
+from tests.browser.conftest import log_in_english, user_with_role
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROWS = 60
@@ -42,11 +42,7 @@ def test_an_officer_imports_a_filled_template_and_watches_it_through(
 
     settings.IMPORT_SYNC_MAX_ROWS = 20  # this file goes through the tasks, with the progress bar
     outside, console_errors = watched
-    page.context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
-    page.goto(live_server.url + "/accounts/login/")
-    page.get_by_label("User name").fill("officer.import")
-    page.get_by_label("Password").fill("Nhap-bang-tinh-2024")
-    page.get_by_role("button", name="Log in").click()
+    log_in_english(page, live_server, "officer.import", "Nhap-bang-tinh-2024")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Measures").click()
     page.get_by_role("link", name="Import from a spreadsheet").click()
