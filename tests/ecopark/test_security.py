@@ -81,3 +81,28 @@ def test_html_in_a_name_is_shown_as_text(staff_client):
     html = staff_client.get("/").content.decode()
     assert "<script>alert" not in html
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;KCN Hòa Khánh" in html
+
+
+@pytest.mark.django_db
+def test_every_url_that_takes_a_post_refuses_it_without_the_csrf_token(staff_user):
+    """Built from the permission matrix: every page and API URL where staff may POST (declared to answer anything
+    but 405) answers 403 to a logged-in staff browser session that sends no CSRF token, and changes nothing."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from ecopark.models import AuditEntry
+    from tests.ecopark.test_permissions import EXPECTATIONS
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff_user)
+    checked = []
+    before = AuditEntry.objects.count()
+    for name, (kwargs, methods) in EXPECTATIONS.items():
+        if methods.get("POST", {}).get("staff") in (None, 405, 404, "login") or name == "login":
+            continue
+        url = reverse(name, kwargs=kwargs() if callable(kwargs) else kwargs)
+        response = client.post(url, {"file": ""})
+        assert response.status_code == 403, (name, response.status_code)
+        checked.append(name)
+    assert "measures:import" in checked and "measures:import_confirm" in checked and "api:measure-list" in checked
+    assert AuditEntry.objects.count() == before
