@@ -45,9 +45,12 @@ class EipCriterion(models.Model):
     held as data that an administrator corrects when the law changes."""
 
     class Indicator(models.TextChoices):
-        RECP_APPLYING_SHARE = "recp_applying_share", _("Enterprises applying RECP (% of the park's enterprises)")
+        RECP_APPLYING_SHARE = "recp_applying_share", _("Enterprises applying RECP (per cent of the park's enterprises)")
         SYMBIOSIS_LINKS = "symbiosis_links", _("Symbiosis links in operation")
-        SYMBIOSIS_SHARE = "symbiosis_share", _("Enterprises taking part in symbiosis (% of the park's enterprises)")
+        SYMBIOSIS_SHARE = (
+            "symbiosis_share",
+            _("Enterprises taking part in symbiosis (per cent of the park's enterprises)"),
+        )
 
     indicator = models.CharField(_("indicator"), max_length=30, choices=Indicator.choices, unique=True)
     threshold = models.DecimalField(_("at least"), max_digits=10, decimal_places=2)

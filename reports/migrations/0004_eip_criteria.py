@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
             name='EipCriterion',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('indicator', models.CharField(choices=[('recp_applying_share', "Enterprises applying RECP (% of the park's enterprises)"), ('symbiosis_links', 'Symbiosis links in operation'), ('symbiosis_share', "Enterprises taking part in symbiosis (% of the park's enterprises)")], max_length=30, unique=True, verbose_name='indicator')),
+                ('indicator', models.CharField(choices=[('recp_applying_share', "Enterprises applying RECP (per cent of the park's enterprises)"), ('symbiosis_links', 'Symbiosis links in operation'), ('symbiosis_share', "Enterprises taking part in symbiosis (per cent of the park's enterprises)")], max_length=30, unique=True, verbose_name='indicator')),
                 ('threshold', models.DecimalField(decimal_places=2, max_digits=10, verbose_name='at least')),
                 ('legal_source', models.CharField(max_length=300, verbose_name='legal source')),
                 ('note', models.TextField(blank=True, verbose_name='note')),
