@@ -36,7 +36,7 @@
       } else if (key === "statuses") {
         draw(element, {
           tooltip: { trigger: "item" },
-          series: [{ type: "funnel", sort: "none", left: 10, right: 10, top: 10, bottom: 10, minSize: "8%",
+          series: [{ type: "funnel", sort: "none", left: "3%", width: "62%", top: 10, bottom: 10, minSize: "8%",
                      label: { formatter: "{b}: {c}" },
                      data: data.statuses.map(function (r) { return { name: r.label, value: r.measure_count }; }) }]
         });
@@ -114,7 +114,9 @@
     window.addEventListener("beforeprint", function () {  // a printed report shows every table
       root.querySelectorAll("details.chart-table").forEach(function (d) { d.open = true; });
     });
-    fetch(root.dataset.api, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+    // The API answers in the language asked for; the page's own, not the browser's.
+    var headers = { "Accept": "application/json", "Accept-Language": document.documentElement.lang || "vi" };
+    fetch(root.dataset.api, { credentials: "same-origin", headers: headers })
       .then(function (response) { if (!response.ok) { throw new Error(response.status); } return response.json(); })
       .then(function (data) { render(data, root); root.dataset.ready = "true"; })
       .catch(function () { root.dataset.ready = "error"; });
