@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -663,9 +663,9 @@ class Importer:
                     )
                     continue
                 values["park"] = park
-            for key in ("joined_programme", "partner_consent"):
+            for key, empty in (("joined_programme", False), ("partner_consent", False), ("size", "")):
                 if key in values and values[key] is None:
-                    values[key] = False
+                    values[key] = empty
             code = values["code"]
             try:
                 with transaction.atomic():
@@ -691,6 +691,8 @@ class Importer:
                         self._plan("enterprises", row, code, values["name"], "create")
             except ValidationError as error:
                 self._service_errors(row, error)
+            except IntegrityError:  # a rule only the database knows: the row is refused, the rest still checked
+                self.error(row, row.sheet, row.number, None, _("The database refused this row."))
 
     # Measures --------------------------------------------------------------------------------------------------
 
@@ -977,6 +979,9 @@ class Importer:
                         effective_on=effective_on,
                         reason=status_reason or "",
                     )
+        except IntegrityError:  # a rule only the database knows: the row is refused, the rest still checked
+            self.error(row, row.sheet, row.number, None, _("The database refused this row."))
+            return
         except ValidationError as error:
             self._service_errors(
                 row,

@@ -308,6 +308,15 @@ def test_english_headers_are_accepted_in_a_vietnamese_session(staff_user):
     assert outcome.ok and outcome.counts["measures"]["create"] == 1
 
 
+def test_an_enterprise_with_only_its_required_cells_is_imported(staff_user):
+    bare = {"code": "imp-bare", "park": "dinh-vu", "name": "Công ty Tối Giản"}
+    content = filled_template(staff_user, enterprises=[bare])
+    outcome = run(staff_user, content, kind=XLSX, name="e.xlsx", commit=True)
+    assert outcome.ok, outcome.errors
+    enterprise = Enterprise.objects.get(code="imp-bare")
+    assert (enterprise.size, enterprise.sector_code, enterprise.partner_consent) == ("", "", False)
+
+
 def test_a_park_manager_imports_only_into_their_parks(client, manager_user, settings):
     settings.PARK_MANAGERS_MAY_EDIT = True
     client.force_login(manager_user)
