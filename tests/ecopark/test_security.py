@@ -106,3 +106,11 @@ def test_every_url_that_takes_a_post_refuses_it_without_the_csrf_token(staff_use
         checked.append(name)
     assert "measures:import" in checked and "measures:import_confirm" in checked and "api:measure-list" in checked
     assert AuditEntry.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_a_page_refused_to_a_role_says_so_in_the_users_language(manager_client):
+    response = manager_client.get("/measures/import/")
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "Không được phép" in html and '<html lang="vi">' in html  # the app's page, not a bare "403 Forbidden"
