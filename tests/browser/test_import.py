@@ -32,6 +32,9 @@ def worker():
 
     from ecopark.celery import app
 
+    # Tasks that earlier tests queued with no worker running (their data is gone with their transactions) would
+    # otherwise come first and hold this test's import back.
+    app.control.purge()
     return start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30)
 
 
