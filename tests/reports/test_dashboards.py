@@ -229,3 +229,9 @@ def test_a_dashboard_and_a_partner_read_the_same_numbers(staff_client, client, p
         assert tile["electricity_kwh"] == round(float(row["electricity_kwh"]))
         assert tile["measure_count"] == row["measure_count"]
     assert {row["stage"] for row in rows} == {"potential", "realised", "verified"}
+
+
+def test_the_year_filter_offers_years_as_the_form_sends_them_back(staff_client):
+    html = staff_client.get(reverse("reports:dashboard"), {"year": 2023}).content.decode()  # Vietnamese: 2.023
+    assert '<option value="2023" selected>2023</option>' in html
+    assert "2.023" not in html
