@@ -194,23 +194,20 @@ def dashboards_section(args, count: int) -> None:
     megabytes = figures["script_bytes"] / 1_000_000
     rows.append(("JavaScript a dashboard page loads", f"{megabytes:.2f} MB", "-", "-", "< 1.5 MB",
                  "met" if megabytes < 1.5 else "NOT met"))  # fmt: skip
-    section = [
+    write_table_section(
+        Path(args.output),
         "## Dashboards",
-        "",
-        f"Run {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} on {machine()}.",
-        f"Data: {count:,} measures; the park shown is the largest ({figures['park_measures']:,} measures). "
-        f"{REQUESTS} sequential requests per page through Django's test client in one process (server time, no "
-        "network), logged in as programme staff, after one warm-up request.",
-        "",
-        "| benchmark | measured | floor (same run) | ratio | target | verdict |",
-        "|---|---|---|---|---|---|",
-        *[f"| {' | '.join(r)} |" for r in rows],
-        "",
-        "Floor: `/healthz` (one `SELECT 1`) through the same client and middleware. JavaScript: ECharts (minified), "
-        "htmx, `dashboard.js` and `app.js`, uncompressed.",
-        "",
-    ]
-    write_section(Path(args.output), "## Dashboards", "\n".join(section))
+        data=(
+            f"Data: {count:,} measures; the park shown is the largest ({figures['park_measures']:,} measures). "
+            f"{REQUESTS} sequential requests per page through Django's test client in one process (server time, no "
+            "network), logged in as programme staff, after one warm-up request."
+        ),
+        rows=rows,
+        floor=(
+            "Floor: `/healthz` (one `SELECT 1`) through the same client and middleware. JavaScript: ECharts "
+            "(minified), htmx, `dashboard.js` and `app.js`, uncompressed."
+        ),
+    )
     print(f"written to {args.output}")
 
 
@@ -240,24 +237,21 @@ def import_section(args, count: int) -> None:
         ("Peak RSS of the process", f"{median['peak_mb']:.0f} MB", "-", "-", "< 500 MB",
          "met" if median["peak_mb"] < 500 else "NOT met"),
     ]  # fmt: skip
-    section = [
+    write_table_section(
+        Path(args.output),
         "## Spreadsheet import",
-        "",
-        f"Run {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} on {machine()}.",
-        f"Data: an XLSX file of {args.import_rows:,} RECP measures with 2 savings rows each (`bench/imports.py`), "
-        f"imported by a programme officer into the register of {count:,} measures. Median of {len(runs)} runs, each "
-        "in a fresh process.",
-        "",
-        "| benchmark | measured | floor (same run) | ratio | target | verdict |",
-        "|---|---|---|---|---|---|",
-        *[f"| {' | '.join(r)} |" for r in rows],
-        "",
-        "Floor: read the same file and `bulk_create` its measures and savings as they are (no checks, no figures, no "
-        "audit trail), in the same process. The import also writes the CO2e trail, the first status, one audit entry "
-        "per row and the roll-up's pending rows.",
-        "",
-    ]
-    write_section(Path(args.output), "## Spreadsheet import", "\n".join(section))
+        data=(
+            f"Data: an XLSX file of {args.import_rows:,} RECP measures with 2 savings rows each "
+            f"(`bench/imports.py`), imported by a programme officer into the register of {count:,} measures. Median "
+            f"of {len(runs)} runs, each in a fresh process."
+        ),
+        rows=rows,
+        floor=(
+            "Floor: read the same file and `bulk_create` its measures and savings as they are (no checks, no "
+            "figures, no audit trail), in the same process. The import also writes the CO2e trail, the first status, "
+            "one audit entry per row and the roll-up's pending rows."
+        ),
+    )
     print(f"written to {args.output}")
 
 
@@ -276,25 +270,22 @@ def api_section(args, count: int) -> None:
          f"{api['p95_ms'] / floor['p95_ms']:.2f}x", "< 150 ms", "met" if api["p95_ms"] < 150 else "NOT met"),
         ("Median latency", f"{api['p50_ms']:.0f} ms", f"{floor['p50_ms']:.0f} ms", "-", "-", "-"),
     ]  # fmt: skip
-    section = [
+    write_table_section(
+        Path(args.output),
         "## REST API (measures list)",
-        "",
-        f"Run {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} on {machine()}.",
-        f"Data: {count:,} measures. gunicorn with production settings ({figures['workers']} sync workers), Redis "
-        f"cache, wrk on loopback with {CLIENTS} connections for {figures['seconds']} s per endpoint (the floor "
-        "before and after the API, averaged).",
-        "",
-        "| benchmark | measured | floor (same run) | ratio | target | verdict |",
-        "|---|---|---|---|---|---|",
-        *[f"| {' | '.join(r)} |" for r in rows],
-        "",
-        "Floor: `bench/urls.py` returns the same 50 rows and columns with `.values()` and `JsonResponse`, no "
-        "authentication, no count. The API also authenticates the key, checks the role and the throttle, counts "
-        "the rows (cached between writes) and withholds what the partner may not see. The query count of the list "
-        "does not grow with the page size (`tests/api/test_measures.py`).",
-        "",
-    ]
-    write_section(Path(args.output), "## REST API (measures list)", "\n".join(section))
+        data=(
+            f"Data: {count:,} measures. gunicorn with production settings ({figures['workers']} sync workers), Redis "
+            f"cache, wrk on loopback with {CLIENTS} connections for {figures['seconds']} s per endpoint (the floor "
+            "before and after the API, averaged)."
+        ),
+        rows=rows,
+        floor=(
+            "Floor: `bench/urls.py` returns the same 50 rows and columns with `.values()` and `JsonResponse`, no "
+            "authentication, no count. The API also authenticates the key, checks the role and the throttle, counts "
+            "the rows (cached between writes) and withholds what the partner may not see. The query count of the list "
+            "does not grow with the page size (`tests/api/test_measures.py`)."
+        ),
+    )
     print(f"written to {args.output}")
 
 
@@ -320,23 +311,36 @@ def rollup_section(args, count: int) -> None:
         ("Peak RSS of the rebuild process", f"{rss_mb:.0f} MB", f"{base_mb:.0f} MB (Django loaded, idle)", "-",
          "< 300 MB", "met" if rss_mb < 300 else "NOT met"),
     ]  # fmt: skip
-    section = [
+    write_table_section(
+        Path(args.output),
         "## Roll-up (savings engine)",
+        data=(
+            f"Data: {count:,} measures in {args.parks} parks and {args.enterprises:,} enterprises (generated by "
+            f"`bench/generate.py`: 10% symbiosis exchanges, every stage). Median of {args.runs} runs; incremental: "
+            f"median of {max(args.runs * 4, 20)} each."
+        ),
+        rows=rows,
+        floor=(f"Floor: `{' '.join(FLOOR_SQL.split())}`"),
+    )
+    print(f"written to {args.output}")
+
+
+def write_table_section(path: Path, heading: str, *, data: str, rows: list[tuple], floor: str) -> None:
+    """A benchmark's section of BENCHMARKS.md: when and where it ran, on what data, its table, and its floor."""
+    section = [
+        heading,
         "",
         f"Run {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} on {machine()}.",
-        f"Data: {count:,} measures in {args.parks} parks and {args.enterprises:,} enterprises (generated by "
-        f"`bench/generate.py`: 10% symbiosis exchanges, every stage). Median of {args.runs} runs; incremental: "
-        f"median of {max(args.runs * 4, 20)} each.",
+        data,
         "",
         "| benchmark | measured | floor (same run) | ratio | target | verdict |",
         "|---|---|---|---|---|---|",
         *[f"| {' | '.join(r)} |" for r in rows],
         "",
-        f"Floor: `{' '.join(FLOOR_SQL.split())}`",
+        floor,
         "",
     ]
-    write_section(Path(args.output), "## Roll-up (savings engine)", "\n".join(section))
-    print(f"written to {args.output}")
+    write_section(path, heading, "\n".join(section))
 
 
 def write_section(path: Path, heading: str, section: str) -> None:

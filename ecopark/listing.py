@@ -21,11 +21,11 @@ from django.utils.translation import gettext as _
 
 from ecopark.admin import spreadsheet_safe
 from ecopark.text import fold
+from ecopark.uploads import XLSX
 
 PAGE_SIZES = (10, 25, 50, 100)
 DEFAULT_PAGE_SIZE = 25
 EXPORT_FORMATS = ("csv", "xlsx")
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ class ListPage:
         headers = [str(c.label) for c in self.columns]
         rows = ([_cell(c.value(obj)) for c in self.columns] for obj in self.rows.iterator(chunk_size=2000))
         if fmt == "xlsx":
-            response = HttpResponse(_xlsx(headers, rows, title=name), content_type=XLSX_TYPE)
+            response = HttpResponse(_xlsx(headers, rows, title=name), content_type=XLSX.media_type)
         else:
             response = StreamingHttpResponse(_csv_lines(headers, rows), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = content_disposition_header(True, filename)

@@ -150,9 +150,6 @@ class NumberReading:
     decimal: str  # "," or "."
     reason: str
 
-    VIETNAMESE = ","
-    ENGLISH = "."
-
     @property
     def example(self) -> str:
         return "1.234,5" if self.decimal == "," else "1,234.5"

@@ -24,13 +24,11 @@ BOLD = Font(bold=True)
 
 def _lists(user) -> list[tuple[str, list[str], list[list]]]:
     """The allowed values, one block per kind: (title, headers, rows)."""
-    from measures.importer import ENTERPRISE_COLUMNS, MEASURE_COLUMNS
-
     blocks = [
         (_("Parks"), [_("Code"), _("Name")], [[p.code, p.name] for p in parks_visible_to(user).order_by("code")]),
     ]
     seen = set()
-    for col in [*ENTERPRISE_COLUMNS, *MEASURE_COLUMNS]:
+    for col in [*TABLE["enterprises"].columns, *TABLE["measures"].columns]:
         if col.kind != CHOICE or col.choices in seen:
             continue
         seen.add(col.choices)

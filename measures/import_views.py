@@ -11,11 +11,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ecopark.access import measure_writers
+from ecopark.uploads import XLSX
 from measures.import_jobs import import_confirm, import_start, jobs_visible_to, progress_of
 from measures.import_template import template_csv, template_xlsx
 from measures.models import ImportJob
-
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class UploadForm(forms.Form):
@@ -47,7 +46,7 @@ def import_template(request, fmt: str):
     """The template in the user's language: the workbook, or one table as CSV (?table=measures|enterprises)."""
     language = get_language()
     if fmt == "xlsx":
-        response = HttpResponse(template_xlsx(request.user, language), content_type=XLSX_TYPE)
+        response = HttpResponse(template_xlsx(request.user, language), content_type=XLSX.media_type)
         name = _("ecopark-import-template") + ".xlsx"
     elif fmt == "csv":
         table = request.GET.get("table", "measures")

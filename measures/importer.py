@@ -10,7 +10,6 @@ Rows carry stable references (the enterprise's code, the measure's reference): a
 that record, and a row that would change nothing is left alone, so uploading the same file twice changes nothing.
 """
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -306,7 +305,6 @@ class Row:
     number: int
     table: str
     values: dict = field(default_factory=dict)
-    texts: dict = field(default_factory=dict)  # the cell as written, for messages
     failed: bool = False
 
 
@@ -347,16 +345,17 @@ class Importer:
 
     # Reading ---------------------------------------------------------------------------------------------------
 
-    def error(self, row: Row | None, sheet: str, number: int, column: str | None, message: str) -> None:
+    def error(self, row: Row, column: str | None, message: str) -> None:
+        """An error in a row: on the column of that key (letter and header as in the file), or on the row as a
+        whole when `column` is None. The row is then left out of what is written."""
         where = ""
-        if column is not None and row is not None and column in self.columns.get(row.table, {}):
+        if column in self.columns.get(row.table, {}):
             index, header = self.columns[row.table][column]
             where = f"{column_letter(index)} · {header}"
         elif column is not None:
-            where = _field_label(row.table if row else "", column)
-        self.outcome.errors.append(RowError(sheet, number, where, str(message)))
-        if row is not None:
-            row.failed = True
+            where = _field_label(row.table, column)
+        self.outcome.errors.append(RowError(row.sheet, row.number, where, str(message)))
+        row.failed = True
 
     def _find_tables(self, workbook: Workbook) -> dict[str, tuple[str, list[tuple[int, list]]]]:
         """Which sheet holds which table, judged by the headers; the header row is the first that names columns."""
@@ -466,16 +465,15 @@ class Importer:
             for col in cols:
                 index = present[col.key][0]
                 raw = cells[index] if index < len(cells) else ""
-                row.texts[col.key] = raw
                 if raw == "":
                     if col.required:
-                        self.error(row, sheet, number, col.key, _("This cell must not be empty."))
+                        self.error(row, col.key, _("This cell must not be empty."))
                     row.values[col.key] = None if col.kind != TEXT else ""
                     continue
                 try:
                     row.values[col.key] = self._value(col, raw, lookups.get(col.key))
                 except ValueError as exc:
-                    self.error(row, sheet, number, col.key, exc.args[0] if exc.args else str(raw))
+                    self.error(row, col.key, exc.args[0] if exc.args else str(raw))
             parsed.append(row)
         return parsed
 
@@ -611,11 +609,11 @@ class Importer:
             for name, errors in error.error_dict.items():
                 column = None if name == NON_FIELD_ERRORS else mapping.get(name, name)
                 for message in ValidationError(errors).messages:
-                    self.error(row, row.sheet, row.number, column, message)
+                    self.error(row, column, message)
         else:
             for item in error.error_list:
                 column = mapping.get(f"code:{item.code}")
-                self.error(row, row.sheet, row.number, column, ValidationError([item]).messages[0])
+                self.error(row, column, ValidationError([item]).messages[0])
 
     def _duplicates(self, rows: list[Row], key: str) -> None:
         first: dict[str, int] = {}
@@ -626,8 +624,6 @@ class Importer:
             if value in first:
                 self.error(
                     row,
-                    row.sheet,
-                    row.number,
                     key,
                     _("“%(value)s” is already on row %(row)s of this file.") % {"value": value, "row": first[value]},
                 )
@@ -648,7 +644,7 @@ class Importer:
             if row.failed:
                 continue
             if not may_write:
-                self.error(row, row.sheet, row.number, None, _("Only programme staff add or change enterprises."))
+                self.error(row, None, _("Only programme staff add or change enterprises."))
                 continue
             values = dict(row.values)
             if "park" in values:
@@ -656,8 +652,6 @@ class Importer:
                 if park is None:
                     self.error(
                         row,
-                        row.sheet,
-                        row.number,
                         "park",
                         _("No park has the code “%(code)s”.") % {"code": values["park"]},
                     )
@@ -692,7 +686,7 @@ class Importer:
             except ValidationError as error:
                 self._service_errors(row, error)
             except IntegrityError:  # a rule only the database knows: the row is refused, the rest still checked
-                self.error(row, row.sheet, row.number, None, _("The database refused this row."))
+                self.error(row, None, _("The database refused this row."))
 
     # Measures --------------------------------------------------------------------------------------------------
 
@@ -726,8 +720,6 @@ class Importer:
                 if reference not in writable:
                     self.error(
                         row,
-                        row.sheet,
-                        row.number,
                         "reference",
                         _("This reference is already used by a measure outside your parks."),
                     )
@@ -768,7 +760,7 @@ class Importer:
                 if not found
                 else _("“%(text)s” names more than one party; use the enterprise or park code.")
             )
-            self.error(row, row.sheet, row.number, key, message % {"text": text})
+            self.error(row, key, message % {"text": text})
             return None
         chosen = dict.fromkeys(fields)
         chosen[found[0][0]] = found[0][1]
@@ -794,8 +786,6 @@ class Importer:
             if park is None:
                 self.error(
                     row,
-                    row.sheet,
-                    row.number,
                     "park",
                     _("No park you may change has the code “%(code)s”.") % {"code": values["park"]},
                 )
@@ -808,32 +798,30 @@ class Importer:
                     if values.get("enterprise")
                     else _("An RECP measure needs the code of its enterprise.")
                 )
-                self.error(row, row.sheet, row.number, "enterprise", message)
+                self.error(row, "enterprise", message)
                 return None
             if park is not None and park != enterprise.park:
                 self.error(
                     row,
-                    row.sheet,
-                    row.number,
                     "park",
                     _("%(enterprise)s is in %(park)s.") % {"enterprise": enterprise.name, "park": enterprise.park.name},
                 )
                 ok = False
             if not values.get("technique"):
-                self.error(row, row.sheet, row.number, "technique", _("An RECP measure needs its technique."))
+                self.error(row, "technique", _("An RECP measure needs its technique."))
                 ok = False
             fields.update(enterprise=enterprise, park=enterprise.park, exchange_type="")
             fields.update(dict.fromkeys((*SOURCE_FIELDS, *SINK_FIELDS)))
         else:
             if park is None and ok:
-                self.error(row, row.sheet, row.number, "park", _("An exchange needs the park whose totals count it."))
+                self.error(row, "park", _("An exchange needs the park whose totals count it."))
                 ok = False
             if not values.get("exchange_type"):
-                self.error(row, row.sheet, row.number, "exchange_type", _("An exchange needs its type."))
+                self.error(row, "exchange_type", _("An exchange needs its type."))
                 ok = False
             for key in ("source", "sink"):
                 if not values.get(key):
-                    self.error(row, row.sheet, row.number, key, _("An exchange needs a source and a sink."))
+                    self.error(row, key, _("An exchange needs a source and a sink."))
                     ok = False
                     continue
                 party = self._party(row, key)
@@ -845,24 +833,20 @@ class Importer:
         if not (values.get("title_vi") or values.get("title_en")):
             self.error(
                 row,
-                row.sheet,
-                row.number,
                 "title_vi" if "title_vi" in self.columns["measures"] else None,
                 _("Give the measure a title, in Vietnamese or in English."),
             )
             ok = False
         status = fields.get("status") or Measure.Status.IDENTIFIED
         if status in Measure.REALISED_STATUSES and not values.get("implemented_on"):
-            self.error(row, row.sheet, row.number, "implemented_on", _("An implemented measure needs this date."))
+            self.error(row, "implemented_on", _("An implemented measure needs this date."))
             ok = False
         if status in Measure.CLOSED_STATUSES and not values.get("status_reason"):
-            self.error(row, row.sheet, row.number, "status_reason", _("Give the reason for rejecting or withdrawing."))
+            self.error(row, "status_reason", _("Give the reason for rejecting or withdrawing."))
             ok = False
         if values.get("co2e_entered_t") is not None and not values.get("co2e_method"):
             self.error(
                 row,
-                row.sheet,
-                row.number,
                 "co2e_method",
                 _("An entered tCO2e needs the method it was worked out with."),
             )
@@ -872,9 +856,7 @@ class Importer:
         if savings is False or flows is False or not ok:
             return None
         if flows and kind != Measure.Kind.IS:
-            self.error(
-                row, row.sheet, row.number, "flow_1_resource", _("Only a symbiosis exchange has resource flows.")
-            )
+            self.error(row, "flow_1_resource", _("Only a symbiosis exchange has resource flows."))
             return None
         return fields, savings, flows
 
@@ -895,8 +877,6 @@ class Importer:
                 if value is None:
                     self.error(
                         row,
-                        row.sheet,
-                        row.number,
                         key if key in present else None,
                         _("Fill in the resource, the quantity and the unit of line %(n)s.") % {"n": n},
                     )
@@ -935,8 +915,6 @@ class Importer:
         if implemented_on and measure.implemented_on and implemented_on != measure.implemented_on:
             self.error(
                 row,
-                row.sheet,
-                row.number,
                 "implemented_on",
                 _("The implementation date of an implemented measure is changed on its page."),
             )
@@ -980,7 +958,7 @@ class Importer:
                         reason=status_reason or "",
                     )
         except IntegrityError:  # a rule only the database knows: the row is refused, the rest still checked
-            self.error(row, row.sheet, row.number, None, _("The database refused this row."))
+            self.error(row, None, _("The database refused this row."))
             return
         except ValidationError as error:
             self._service_errors(
@@ -1003,8 +981,6 @@ class Importer:
         if status == Measure.Status.VERIFIED:
             self.error(
                 row,
-                row.sheet,
-                row.number,
                 "status",
                 _("A measure is verified on its page, with the measured values and the evidence."),
             )
@@ -1019,8 +995,6 @@ class Importer:
         if current != status:
             self.error(
                 row,
-                row.sheet,
-                row.number,
                 "status",
                 _("A measure that is %(from)s cannot go back to %(to)s.")
                 % {"from": measure.get_status_display(), "to": Measure.Status(status).label},
@@ -1053,10 +1027,3 @@ def _field_label(table: str, name: str) -> str:
         return str(model._meta.get_field(name).verbose_name)
     except Exception:
         return name
-
-
-def counts_total(counts: dict) -> Counter:
-    total: Counter = Counter()
-    for by_action in counts.values():
-        total.update(by_action)
-    return total

@@ -31,9 +31,7 @@ from reports.services import ALL, STATUSES_OF_STAGE
 
 Level = RollupRow.Level
 Stage = RollupRow.Stage
-KINDS = (ALL, Measure.Kind.RECP, Measure.Kind.IS)
 FIGURES = ("electricity_kwh", "water_m3", "cost_usd", "co2e_t")
-ZERO = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -81,15 +79,15 @@ def _number(value, places: int = 0) -> float:
     return round(float(value or 0), places)
 
 
-def _figures(row) -> dict:
-    get = row.get if isinstance(row, dict) else lambda name, default=None: getattr(row, name, default)
+def _figures(row: dict) -> dict:
+    """A row's figures as the charts take them (numbers, rounded as shown)."""
     return {
-        "electricity_kwh": _number(get("electricity_kwh")),
-        "water_m3": _number(get("water_m3")),
-        "cost_usd": _number(get("cost_usd")),
-        "co2e_t": _number(get("co2e_t"), 1),
-        "measure_count": int(get("measure_count") or 0),
-        "enterprise_count": int(get("enterprise_count") or 0),
+        "electricity_kwh": _number(row.get("electricity_kwh")),
+        "water_m3": _number(row.get("water_m3")),
+        "cost_usd": _number(row.get("cost_usd")),
+        "co2e_t": _number(row.get("co2e_t"), 1),
+        "measure_count": int(row.get("measure_count") or 0),
+        "enterprise_count": int(row.get("enterprise_count") or 0),
     }
 
 
@@ -133,7 +131,7 @@ def _children(scope: Scope, *, kind: str, year: int) -> dict:
     )  # fmt: skip
     by_scope: dict = defaultdict(dict)
     for r in rows:
-        by_scope[r.scope_id][r.stage] = _figures(r)
+        by_scope[r.scope_id][r.stage] = _figures(_raw(r))
     return {
         "level": level,
         "rows": [

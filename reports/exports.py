@@ -9,8 +9,7 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 
 from ecopark.admin import spreadsheet_safe
-
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from ecopark.uploads import XLSX
 
 
 def _frame(table) -> pd.DataFrame:
@@ -32,7 +31,7 @@ def export_tables(tables, *, fmt: str, table: str | None, name: str) -> HttpResp
         with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
             for item in tables:
                 _frame(item).to_excel(writer, sheet_name=str(item.title)[:31], index=False)
-        response = HttpResponse(buffer.getvalue(), content_type=XLSX_TYPE)
+        response = HttpResponse(buffer.getvalue(), content_type=XLSX.media_type)
         filename = f"{name}-{stamp}.xlsx"
     response["Content-Disposition"] = content_disposition_header(True, filename)
     return response

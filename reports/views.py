@@ -16,6 +16,7 @@ from measures.models import Measure
 from measures.selectors import headline
 from measures.services import RateTable
 from parks.selectors import parks_visible_to, parks_with_counts
+from reports.api.serializers import DashboardQuerySerializer
 from reports.dashboards import dashboard, dashboard_tables, min_year_max_year, scope_for
 from reports.exports import export_tables
 from reports.models import ProgrammeTarget, RollupRow
@@ -48,13 +49,13 @@ def home(request):
 
 
 def _dashboard_filters(request) -> tuple[str, int]:
-    kind = request.GET.get("kind", ALL)
-    kind = kind if kind in (ALL, *Measure.Kind.values) else ALL
-    try:
-        year = int(request.GET.get("year") or 0)
-    except ValueError:
-        year = 0
-    return kind, year if 0 <= year <= 2100 else 0
+    """The kind and year asked for, checked as the API checks them; anything else shows everything."""
+    params = DashboardQuerySerializer(
+        data={"kind": request.GET.get("kind") or ALL, "year": request.GET.get("year") or 0}
+    )
+    if not params.is_valid():
+        return ALL, 0
+    return params.validated_data["kind"], params.validated_data["year"]
 
 
 @require_GET
