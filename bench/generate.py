@@ -38,9 +38,11 @@ def generate(*, measures: int, parks: int, enterprises: int) -> dict[str, float]
         c.execute(
             """
             WITH g AS (
-              SELECT i, 1 + (i %% %(ent)s) AS e, 1 + ((i * 7) %% %(ent)s) AS e2, i %% 20 AS s, 2019 + (i %% 7) AS y,
-                     i %% 10 = 0 AS is_is
-              FROM generate_series(1, %(n)s) i
+              -- h mixes the bits of i, so that status, technique, kind and year vary within one enterprise
+              -- (taken from i alone, they would repeat with the enterprise: i %% 20 is fixed by i %% 20,000)
+              SELECT i, h, 1 + (i %% %(ent)s) AS e, (h %% 20)::int AS s, (2019 + (h / 20) %% 7)::int AS y,
+                     (h / 140) %% 10 = 0 AS is_is
+              FROM generate_series(1, %(n)s) i, LATERAL (SELECT abs(hashint4(i)::bigint) AS h) mix
             ), st AS (
               SELECT g.*, CASE WHEN s < 8 THEN 'identified' WHEN s < 11 THEN 'proposed' WHEN s < 13 THEN 'accepted'
                                WHEN s < 17 THEN 'implemented' WHEN s < 19 THEN 'verified'
@@ -60,8 +62,9 @@ def generate(*, measures: int, parks: int, enterprises: int) -> dict[str, float]
               CASE WHEN is_is THEN NULL ELSE e END,
               CASE WHEN is_is THEN '' ELSE (ARRAY['good_housekeeping','input_change','process_control',
                 'equipment_modification','technology_change','onsite_recovery','useful_byproduct',
-                'product_modification'])[1 + i %% 8] END,
-              CASE WHEN is_is THEN (ARRAY['byproduct','utility_sharing','shared_services'])[1 + i %% 3] ELSE '' END,
+                'product_modification'])[1 + (h / 1400) %% 8] END,
+              CASE WHEN is_is THEN (ARRAY['byproduct','utility_sharing','shared_services'])[1 + (h / 1400) %% 3]
+                   ELSE '' END,
               CASE WHEN is_is THEN e END,
               -- enterprise j sits in park 1 + j %% parks, so j +/- parks is a neighbour in the same park
               CASE WHEN is_is THEN CASE WHEN e + %(parks)s <= %(ent)s THEN e + %(parks)s ELSE e - %(parks)s END END,

@@ -7,7 +7,6 @@ Usage (from bench.run): python -m bench.imports --rows 10000; prints one JSON li
 
 import argparse
 import json
-import resource
 import tempfile
 import time
 from decimal import Decimal
@@ -104,7 +103,7 @@ def main() -> None:
     parser.add_argument("--file", help="where to write the spreadsheet (default: a temporary file)")
     args = parser.parse_args()
 
-    from bench.run import setup_django
+    from bench.run import peak_rss_mb, setup_django
 
     setup_django()
     from celery import current_app
@@ -127,7 +126,7 @@ def main() -> None:
     codes = list(Enterprise.objects.order_by("pk").values_list("code", flat=True)[:500])
     path = args.file or str(Path(tempfile.mkdtemp(prefix="ecopark-bench-")) / "import.xlsx")
     write_file(path, args.rows, codes)
-    baseline_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    baseline_mb = peak_rss_mb()
 
     floor_s = floor(path)
     timings = {}
@@ -141,10 +140,10 @@ def main() -> None:
         assert outcome.counts["measures"]["create"] == args.rows
     written = Measure.objects.filter(reference__startswith=PREFIX).count()
     assert written == args.rows, written
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_mb = peak_rss_mb()
     remove_imported()
-    print(json.dumps({"rows": args.rows, "floor": floor_s, **timings, "peak_mb": peak_kb / 1024,
-                      "baseline_mb": baseline_kb / 1024}))  # fmt: skip
+    print(json.dumps({"rows": args.rows, "floor": floor_s, **timings, "peak_mb": peak_mb,
+                      "baseline_mb": baseline_mb}))  # fmt: skip
 
 
 if __name__ == "__main__":

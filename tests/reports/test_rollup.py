@@ -198,3 +198,18 @@ def test_after_any_sequence_of_changes_the_table_equals_a_from_scratch_aggregate
     assert differences(from_scratch(), table_now()) == []
     rollup_rebuild(reason="property test")
     assert differences(from_scratch(), table_now()) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("years", [(2019, 2025), (2000, 2090)], ids=["seven-years", "ninety-years"])
+def test_a_rebuild_equals_a_from_scratch_aggregate_whatever_the_span_of_years(years, staff_user):
+    # PostgreSQL packs each enterprise's years in bit masks, and falls back to plain counting past 21 years.
+    created: list[int] = []
+    for i, year in enumerate(years):
+        _apply_op(("create", "recp", i, "good_housekeeping", 1000 + i, 10, year), created, staff_user)
+        _apply_op(("create", "is-enterprise", i + 1, "", 500, 5, year), created, staff_user)
+    _apply_op(("step", 0, 0), created, staff_user)
+    rollup_rebuild(reason="test")
+    table = table_now()
+    assert differences(from_scratch(), table) == []
+    assert {key[5] for key in table} >= {0, *years}
