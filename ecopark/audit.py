@@ -15,6 +15,8 @@ from decimal import Decimal
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
+from ecopark.bulk import insert_rows
+
 _context: contextvars.ContextVar[tuple[object, str]] = contextvars.ContextVar("audit_context", default=(None, "system"))
 
 AUDITED = {
@@ -55,18 +57,21 @@ def current() -> tuple[object, str]:
     return _context.get()
 
 
-def _value(instance: models.Model, field: models.Field):
-    value = field.value_from_object(instance)
-    if value is None:
-        return None
-    if isinstance(field, models.DecimalField):
-        # As stored: Decimal("0.66") entered and 0.660000 read back are the same value.
-        return str(Decimal(value).quantize(Decimal(1).scaleb(-field.decimal_places)))
-    if isinstance(field, models.FileField):
-        return value.name or None  # where the file is kept, not its content
+def _plain(value):
     if isinstance(value, str | int | float):  # already JSON (bool is an int)
         return value
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def _reader(field: models.Field):
+    """How a field's value (not None) is recorded."""
+    if isinstance(field, models.DecimalField):
+        # As stored: Decimal("0.66") entered and 0.660000 read back are the same value.
+        step = Decimal(1).scaleb(-field.decimal_places)
+        return lambda value: str(Decimal(value).quantize(step))
+    if isinstance(field, models.FileField):
+        return lambda value: value.name or None  # where the file is kept, not its content
+    return _plain
 
 
 @functools.cache
@@ -79,9 +84,17 @@ def _audited_fields(model) -> tuple[models.Field, ...]:
     )
 
 
+@functools.cache
+def _readers(model) -> tuple[tuple[str, object], ...]:
+    return tuple((field.attname, _reader(field)) for field in _audited_fields(model))
+
+
 def snapshot(instance: models.Model) -> dict:
     """The audited field values of a row, as JSON-ready values."""
-    return {field.attname: _value(instance, field) for field in _audited_fields(type(instance))}
+    return {
+        name: None if (value := getattr(instance, name)) is None else read(value)
+        for name, read in _readers(type(instance))
+    }
 
 
 def subject_of(instance: models.Model) -> str:
@@ -100,22 +113,21 @@ def history_of(instance: models.Model):
     return AuditEntry.objects.filter(subject=subject_of(instance)).select_related("actor", "content_type")
 
 
-def _entry(instance: models.Model, action: str, changes: dict):
+def _entry(instance: models.Model, action: str, changes: dict) -> dict:
+    """An audit entry's fields (by attname) for a change of this row, made by the current actor and channel."""
     from django.contrib.contenttypes.models import ContentType
 
-    from ecopark.models import AuditEntry
-
     actor, channel = current()
-    return AuditEntry(
-        actor=actor if getattr(actor, "pk", None) else None,
-        channel=channel,
-        action=action,
-        content_type=ContentType.objects.get_for_model(type(instance)),
-        object_id=str(instance.pk),
-        object_repr=str(instance)[:200],
-        changes=changes,
-        subject=subject_of(instance),
-    )
+    return {
+        "actor_id": getattr(actor, "pk", None),
+        "channel": channel,
+        "action": action,
+        "content_type_id": ContentType.objects.get_for_model(type(instance)).pk,
+        "object_id": str(instance.pk),
+        "object_repr": str(instance)[:200],
+        "changes": changes,
+        "subject": subject_of(instance),
+    }
 
 
 def _register_changed() -> None:
@@ -127,6 +139,8 @@ def _register_changed() -> None:
 
 def record(instance: models.Model, action: str, before: dict | None) -> None:
     """Write one entry for a create, update or delete; an update that changed nothing audited writes none."""
+    from ecopark.models import AuditEntry
+
     after = snapshot(instance) if action != "delete" else {}
     if action == "create":
         changes = {k: [None, v] for k, v in after.items() if v not in (None, "")}
@@ -136,7 +150,7 @@ def record(instance: models.Model, action: str, before: dict | None) -> None:
         changes = {k: [before.get(k), v] for k, v in after.items() if before is not None and before.get(k) != v}
         if not changes:
             return
-    _entry(instance, action, changes).save()
+    AuditEntry(**_entry(instance, action, changes)).save()
     _register_changed()
 
 
@@ -146,7 +160,7 @@ def record_created(instances: Iterable[models.Model]) -> None:
 
     entries = [_entry(i, "create", {k: [None, v] for k, v in snapshot(i).items() if v not in (None, "")})
                for i in instances]  # fmt: skip
-    AuditEntry.objects.bulk_create(entries, batch_size=500)
+    insert_rows(AuditEntry, entries, batch_size=500)
     if entries:
         _register_changed()
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ecopark.audit import record_created
+from ecopark.bulk import insert_many, insert_rows
 from ecopark.uploads import EVIDENCE_TYPES, check_upload, stored_name
 from measures.models import (
     SINK_FIELDS,
@@ -284,25 +285,27 @@ def measures_create_many(
     measures = [measure for measure, _savings, _flows in lines]
     try:
         with transaction.atomic():  # the database checks the constraints the rows above did not
-            Measure.objects.bulk_create(measures, batch_size=batch_size)
+            insert_many(Measure, measures, batch_size=batch_size)
     except IntegrityError:
         return _find_invalid(items)
     record_created(measures)
     savings = [saving for _measure, rows, _flows in lines for saving in rows]
     flows = [flow for _measure, _savings, rows in lines for flow in rows]
-    record_created(MeasureSaving.objects.bulk_create(savings, batch_size=batch_size))
-    record_created(ResourceFlow.objects.bulk_create(flows, batch_size=batch_size))
-    Co2eTrailLine.objects.bulk_create([line for m in measures for line in m._trail], batch_size=batch_size)
-    StatusChange.objects.bulk_create(
+    record_created(insert_many(MeasureSaving, savings, batch_size=batch_size))
+    record_created(insert_many(ResourceFlow, flows, batch_size=batch_size))
+    insert_many(Co2eTrailLine, [line for m in measures for line in m._trail], batch_size=batch_size)
+    changed_by_id = getattr(created_by, "pk", None)
+    insert_rows(
+        StatusChange,
         [
-            StatusChange(
-                measure=m,
-                from_status="",
-                to_status=m.status,
-                changed_by=created_by,
-                effective_on=_first_status_on(m),
-                reason=m.status_reason,
-            )
+            {
+                "measure_id": m.pk,
+                "from_status": "",
+                "to_status": m.status,
+                "changed_by_id": changed_by_id,
+                "effective_on": _first_status_on(m),
+                "reason": m.status_reason,
+            }
             for m in measures
         ],
         batch_size=batch_size,
