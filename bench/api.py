@@ -43,8 +43,22 @@ def _wrk(url: str, headers: dict, seconds: int) -> dict:
     return {"rps": rps, "p95_ms": int(stats["p95_us"]) / 1000, "p50_ms": int(stats["p50_us"]) / 1000}
 
 
+def _serve(env: dict, log) -> subprocess.Popen:
+    return subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "gunicorn", "ecopark.wsgi", "--config", "gunicorn.conf.py",
+         "--bind", f"127.0.0.1:{PORT}", "--access-logfile", "/dev/null"],
+        cwd=ROOT, env=env, stdout=log, stderr=log,
+    )  # fmt: skip
+
+
+def _stop(server: subprocess.Popen) -> None:
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=30)
+
+
 def measure_api(*, seconds: int = 15, workers: int = 4) -> dict:
-    """Throughput and latency of the list endpoint and of the floor; returns the figures."""
+    """Throughput and latency of the list endpoint (as configured: pages kept in the cache between writes; and with
+    that cache off) and of the floor; returns the figures."""
     from ecopark.services import partner_create
 
     api_key, key = partner_create(name="bench partner", days=1)
@@ -66,14 +80,10 @@ def measure_api(*, seconds: int = 15, workers: int = 4) -> dict:
         "LOG_LEVEL": "WARNING",
     }
     log = open(work / "gunicorn.log", "w")  # noqa: SIM115
-    server = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "gunicorn", "ecopark.wsgi", "--config", "gunicorn.conf.py",
-         "--bind", f"127.0.0.1:{PORT}", "--access-logfile", "/dev/null"],
-        cwd=ROOT, env=env, stdout=log, stderr=log,
-    )  # fmt: skip
     headers = {"X-Forwarded-Proto": "https", "Authorization": f"Bearer {key}"}
     api = f"http://127.0.0.1:{PORT}/api/v1/measures/?page_size=50"
     floor = f"http://127.0.0.1:{PORT}/bench/floor/"
+    server = _serve(env, log)
     try:
         _wait(api, headers)
         _wait(floor, headers)
@@ -82,11 +92,15 @@ def measure_api(*, seconds: int = 15, workers: int = 4) -> dict:
         floor_1 = _wrk(floor, headers, seconds)
         result = _wrk(api, headers, seconds)
         floor_2 = _wrk(floor, headers, seconds)  # before and after, so that drift on a shared machine shows
-        return {"api": result, "floor": {k: (floor_1[k] + floor_2[k]) / 2 for k in floor_1}, "workers": workers,
-                "seconds": seconds}  # fmt: skip
+        _stop(server)
+        server = _serve({**env, "API_LIST_CACHE_SECONDS": "0"}, log)
+        _wait(api, headers)
+        _wrk(api, headers, 3)
+        uncached = _wrk(api, headers, seconds)
+        return {"api": result, "uncached": uncached, "floor": {k: (floor_1[k] + floor_2[k]) / 2 for k in floor_1},
+                "workers": workers, "seconds": seconds}  # fmt: skip
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        _stop(server)
         redis.terminate()
         redis.wait(timeout=10)
         log.close()

@@ -1,10 +1,18 @@
 """What every API view shares: changes are audited as the caller's through the API channel."""
 
 import contextlib
+import hashlib
 
+from django.conf import settings
+from django.core.cache import cache
+from django.utils.translation import get_language
 from rest_framework import viewsets
+from rest_framework.response import Response
 
 from ecopark.audit import audit_context
+from ecopark.counts import REGISTER, version_of
+from ecopark.roles import role_of
+from parks.selectors import visible_park_ids
 
 
 class AuditedMixin:
@@ -30,3 +38,34 @@ class ModelViewSet(AuditedMixin, viewsets.ModelViewSet):
     """Reads for every role, writes for staff (see RoleAccess); the queryset is scoped to the caller."""
 
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+
+
+class CachedListMixin:
+    """List pages kept in the cache until the register changes: a partner's script polling the same page reads it
+    from the cache rather than from a million rows.
+
+    The key holds what the page depends on: the versions of `list_cache_versions` (every write changes one: the
+    register's on any audited write, a table's on any write to it), the caller's role and parks (so confidentiality
+    and scope are those of the caller), the language and the full URL. Authentication, permissions and throttling
+    run before, on every request.
+    """
+
+    list_cache_versions: tuple[str, ...] = (REGISTER,)
+
+    def list(self, request, *args, **kwargs):
+        key = self._list_cache_key(request)
+        if key is not None and (data := cache.get(key)) is not None:
+            return Response(data)
+        response = super().list(request, *args, **kwargs)
+        if key is not None and response.status_code == 200:
+            cache.set(key, response.data, settings.API_LIST_CACHE_SECONDS)
+        return response
+
+    def _list_cache_key(self, request) -> str | None:
+        if settings.API_LIST_CACHE_SECONDS <= 0:
+            return None
+        parks = visible_park_ids(request.user)
+        scope = "all" if parks is None else ",".join(map(str, sorted(parks)))
+        versions = ",".join(version_of(name) for name in self.list_cache_versions)
+        raw = f"{role_of(request.user)}|{scope}|{get_language()}|{request.build_absolute_uri()}|{versions}"
+        return f"api-list:{type(self).__name__}:{hashlib.sha256(raw.encode()).hexdigest()}"

@@ -138,6 +138,9 @@ EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_MB", default=10) * 1024 * 1024
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_MB", default=20) * 1024 * 1024
 # Imports with more rows than this are checked and written by a Celery task, with a progress bar.
 IMPORT_SYNC_MAX_ROWS = env_int("IMPORT_SYNC_MAX_ROWS", default=300)
+# API list pages kept in the cache between writes of the register (0: not kept). Any write changes the key at once;
+# the time only bounds how long a page outlives a change the register's version does not see.
+API_LIST_CACHE_SECONDS = env_int("API_LIST_CACHE_SECONDS", default=60)
 # Django refuses request bodies larger than this before any view reads them (uploads stream to disk past 2.5 MB).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -8,7 +8,8 @@ from rest_framework.response import Response
 
 from ecopark.api.exceptions import Conflict
 from ecopark.api.pagination import CachedCountPagination
-from ecopark.api.views import ModelViewSet, ReadOnlyViewSet
+from ecopark.api.views import CachedListMixin, ModelViewSet, ReadOnlyViewSet
+from ecopark.counts import REGISTER
 from measures.api.serializers import (
     LIST_RELATED,
     EmissionFactorSerializer,
@@ -19,16 +20,26 @@ from measures.api.serializers import (
     TransitionSerializer,
 )
 from measures.filtersets import MeasureFilterSet
-from measures.models import Co2eTrailLine, EmissionFactor, ExchangeRate, MeasureSaving, Resource, ResourceFlow
+from measures.models import (
+    Co2eTrailLine,
+    EmissionFactor,
+    ExchangeRate,
+    Measure,
+    MeasureSaving,
+    Resource,
+    ResourceFlow,
+)
 from measures.selectors import LIST_COLUMNS, measure_rows, measures_visible_to
 from measures.services import StaleEdit, measure_delete, measure_transition
 
 
-class MeasureViewSet(ModelViewSet):
+class MeasureViewSet(CachedListMixin, ModelViewSet):
     """RECP measures and symbiosis exchanges counted in the caller's parks, with their figures.
 
     Partners see enterprise names and financial fields only where every enterprise taking part consented.
     """
+
+    list_cache_versions = (Measure._meta.db_table, REGISTER)  # every write of measures, and of their parties
 
     filterset_class = MeasureFilterSet
     pagination_class = CachedCountPagination

@@ -1,0 +1,58 @@
+"""Measure pages are kept in the cache between writes: polling is cheap, and a change shows on the next request."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from enterprises.models import Enterprise
+from measures.models import Measure
+from parks.models import Park, ParkMembership
+
+pytestmark = pytest.mark.django_db
+LIST = "/api/v1/measures/"
+
+
+def page(client, **params) -> tuple[dict, int]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(LIST, {"page_size": 500, **params})
+    assert response.status_code == 200
+    return response.json(), len(queries)
+
+
+def test_polling_the_same_page_reads_the_cache_and_an_edit_shows_at_once(partner_api, staff_api):
+    first, first_queries = page(partner_api, kind="recp")
+    again, again_queries = page(partner_api, kind="recp")
+    assert again == first
+    assert again_queries < first_queries  # only the key's authentication: no count, no rows
+
+    measure = Measure.objects.get(reference=first["results"][0]["reference"])
+    edit = staff_api.patch(f"{LIST}{measure.pk}/", {"title_en": "Heat recovery, corrected"}, format="json")
+    assert edit.status_code == 200, edit.content
+    after = page(partner_api, kind="recp")[0]
+    assert after["results"][0]["title_en"] == "Heat recovery, corrected"
+
+
+def test_a_consent_given_shows_on_the_next_request(partner_api):
+    withheld = next(row for row in page(partner_api, kind="recp")[0]["results"] if row["withheld"])
+    enterprise = Enterprise.objects.get(code=withheld["enterprise"])
+    enterprise.partner_consent = True
+    enterprise.save()  # audited: the register's version moves
+    row = next(r for r in page(partner_api, kind="recp")[0]["results"] if r["reference"] == withheld["reference"])
+    assert row["withheld"] == [] and row["enterprise_name"] == enterprise.name
+
+
+def test_a_page_kept_for_a_partner_is_not_served_to_staff(partner_api, staff_api):
+    partner_rows = page(partner_api, kind="recp")[0]["results"]
+    staff_rows = page(staff_api, kind="recp")[0]["results"]
+    assert any(row["withheld"] for row in partner_rows)
+    assert not any(row["withheld"] for row in staff_rows)
+
+
+def test_a_park_manager_given_another_park_sees_its_measures_at_once(manager_api, manager_user):
+    mine = ParkMembership.objects.filter(user=manager_user).values("park")
+    other = Park.objects.exclude(pk__in=mine).filter(measures__isnull=False).distinct().first()
+    assert page(manager_api, park=other.code)[0]["count"] == 0
+    ParkMembership.objects.create(user=manager_user, park=other)
+    after = page(manager_api, park=other.code)[0]
+    assert after["count"] == Measure.objects.filter(park=other).count() > 0
+    assert {row["park"] for row in after["results"]} == {other.code}
