@@ -31,14 +31,14 @@ def _wait(url: str, headers: dict, seconds: float = 30) -> None:
     raise RuntimeError(f"{url} did not answer")
 
 
-def _wrk(url: str, headers: dict, seconds: int) -> dict:
+def _wrk(url: str, headers: dict, seconds: int, *, warm_up: bool = False) -> dict:
     args = ["wrk", "-t2", f"-c{CLIENTS}", f"-d{seconds}s", "-s", str(ROOT / "bench" / "p95.lua")]
     for name, value in headers.items():
         args += ["-H", f"{name}: {value}"]
     out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout  # noqa: S603
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     stats = dict(re.findall(r"(\w+)=(\d+)", out.split("BENCH", 1)[1]))
-    if int(stats["errors"]) or int(stats["status_errors"]):
+    if not warm_up and (int(stats["errors"]) or int(stats["status_errors"])):  # a cold first count may time out
         raise RuntimeError(f"wrk saw errors against {url}:\n{out}")
     return {"rps": rps, "p95_ms": int(stats["p95_us"]) / 1000, "p50_ms": int(stats["p50_us"]) / 1000}
 
@@ -87,15 +87,15 @@ def measure_api(*, seconds: int = 15, workers: int = 4) -> dict:
     try:
         _wait(api, headers)
         _wait(floor, headers)
-        _wrk(api, headers, 3)  # warm-up: connections, caches, the count
-        _wrk(floor, headers, 3)
+        _wrk(api, headers, 3, warm_up=True)  # connections, caches, the count
+        _wrk(floor, headers, 3, warm_up=True)
         floor_1 = _wrk(floor, headers, seconds)
         result = _wrk(api, headers, seconds)
         floor_2 = _wrk(floor, headers, seconds)  # before and after, so that drift on a shared machine shows
         _stop(server)
         server = _serve({**env, "API_LIST_CACHE_SECONDS": "0"}, log)
         _wait(api, headers)
-        _wrk(api, headers, 3)
+        _wrk(api, headers, 3, warm_up=True)
         uncached = _wrk(api, headers, seconds)
         return {"api": result, "uncached": uncached, "floor": {k: (floor_1[k] + floor_2[k]) / 2 for k in floor_1},
                 "workers": workers, "seconds": seconds}  # fmt: skip
