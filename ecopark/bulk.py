@@ -77,7 +77,7 @@ def insert_rows(model: type[models.Model], rows: list[dict], *, batch_size: int 
 
 def _stamped(model: type[models.Model]) -> list[models.Field]:
     """The fields stamped with the time on saving."""
-    return [f for f in model._meta.concrete_fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", 0)]
+    return [f for f in model._meta.concrete_fields if any(getattr(f, a, False) for a in ("auto_now", "auto_now_add"))]
 
 
 def _new_ids(model: type[models.Model], count: int) -> list[int]:

@@ -369,10 +369,11 @@ def rollup_apply_pending(*, limit: int = 5000) -> int:
 # GROUP BY of the measures to their finest grain, one parallel pass over the participants for the distinct
 # enterprises, and one INSERT that expands the finest rows to every level, kind, stage and year. On SQLite (the
 # embedded default) the same figures come from plainer SQL and a loop in Python (`_rebuild_in_python`).
+# The figures summed per finest group: estimated (kWh, m3, USD, tCO2e), then as verified (kWh, m3, tCO2e). SUM skips
+# NULLs (most measures have no verified figures), cheaper than adding zeros; an all-NULL sum is read as 0.
 _SUMS = (
-    "SUM(m.electricity_kwh), SUM(m.water_m3), SUM(COALESCE(m.cost_usd, 0)), SUM(m.co2e_t), "
-    "SUM(COALESCE(m.electricity_kwh_verified, 0)), SUM(COALESCE(m.water_m3_verified, 0)), "
-    "SUM(COALESCE(m.co2e_verified_t, 0))"
+    "SUM(m.electricity_kwh) AS kwh, SUM(m.water_m3) AS m3, SUM(m.cost_usd) AS usd, SUM(m.co2e_t) AS co2, "
+    "SUM(m.electricity_kwh_verified) AS kwh_v, SUM(m.water_m3_verified) AS m3_v, SUM(m.co2e_verified_t) AS co2_v"
 )
 # Stages are nested (verified within realised within potential), so a status counts in the first n of them.
 STAGE_ORDER = (Stage.POTENTIAL, Stage.REALISED, Stage.VERIFIED)
@@ -563,9 +564,8 @@ def _database_counts(cursor, first_year: int, years: int) -> io.StringIO:
     out = io.StringIO()
     if not fetched:
         return out
-    scopes = [(level, scope) for i, (level, scope, *_) in enumerate(fetched)
-              if i == 0 or fetched[i - 1][:2] != (level, scope)]  # fmt: skip
     starts = np.flatnonzero([i == 0 or fetched[i - 1][:2] != row[:2] for i, row in enumerate(fetched)])
+    scopes = [fetched[i][:2] for i in starts]  # (level, scope) of each run of rows
     masks = np.array([row[2:] for row in fetched], dtype=np.int64).view(np.uint64)  # bit 63 is never used
     # enterprises per scope and bit; and per scope and (variant, stage) in any year, i.e. with any of its bits set
     by_bit, any_year = _count_bits(masks, starts, years, per_word * 3)  # (scope, word, bit), (scope, word, group)
@@ -584,11 +584,9 @@ def _database_counts(cursor, first_year: int, years: int) -> io.StringIO:
     return out
 
 
-_FINE_SQL = (  # SUM skips NULLs (most measures have no verified figures), cheaper than adding zeros
+_FINE_SQL = (
     "CREATE TEMP TABLE rollup_fine ON COMMIT DROP AS SELECT m.park_id, m.kind, m.technique, m.status, "
-    "m.reference_year AS year, SUM(m.electricity_kwh) AS kwh, SUM(m.water_m3) AS m3, SUM(m.cost_usd) AS usd, "
-    "SUM(m.co2e_t) AS co2, SUM(m.electricity_kwh_verified) AS kwh_v, SUM(m.water_m3_verified) AS m3_v, "
-    "SUM(m.co2e_verified_t) AS co2_v, COUNT(*) AS n "
+    f"m.reference_year AS year, {_SUMS}, COUNT(*) AS n "
     "FROM measures_measure m GROUP BY m.park_id, m.kind, m.technique, m.status, m.reference_year"
 )
 
