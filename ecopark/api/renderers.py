@@ -1,4 +1,5 @@
-"""`?format=csv` on any list: the page's rows as CSV, nested values flattened to dotted columns."""
+"""JSON as DRF writes it, a little faster; and `?format=csv` on any list: the page's rows as CSV, nested values
+flattened to dotted columns."""
 
 import csv
 import io
@@ -6,9 +7,25 @@ import json
 from decimal import Decimal
 
 from django.core.serializers.json import DjangoJSONEncoder
+from rest_framework import renderers
 from rest_framework.renderers import BaseRenderer
+from rest_framework.utils import encoders
 
 from ecopark.admin import spreadsheet_safe
+
+
+class JSONEncoder(encoders.JSONEncoder):
+    """DRF's encoder, with Decimals tried first: a page of 500 measures holds thousands of them, and DRF's encoder
+    asks five other types before. The output is the same."""
+
+    def default(self, obj):
+        if type(obj) is Decimal:
+            return float(obj)
+        return super().default(obj)
+
+
+class JSONRenderer(renderers.JSONRenderer):
+    encoder_class = JSONEncoder
 
 
 def _flatten(row: dict, prefix: str = "") -> dict:

@@ -2,14 +2,15 @@
 
 from rest_framework.throttling import SimpleRateThrottle
 
+from ecopark.cache import count_in_window
 from ecopark.models import ApiKey
 
 
 class KeyRateThrottle(SimpleRateThrottle):
     """API_THROTTLE_RATE per key, or the key's own `requests_per_minute` when staff set one.
 
-    A counter per fixed window (one atomic increment in the cache per request), not DRF's list of every request's
-    time, which a busy key would read and write whole on every request.
+    A counter per fixed window (one atomic increment in the cache per request, one round trip on Redis), not DRF's
+    list of every request's time, which a busy key would read and write whole on every request.
     """
 
     scope = "api"
@@ -25,13 +26,7 @@ class KeyRateThrottle(SimpleRateThrottle):
         self.now = self.timer()
         window = int(self.now // self.duration)
         self.window_ends = (window + 1) * self.duration
-        key = f"{self.key}:{window}"
-        self.cache.add(key, 0, self.duration + 1)
-        try:
-            count = self.cache.incr(key)
-        except ValueError:  # the window's counter expired between the two calls
-            self.cache.set(key, 1, self.duration + 1)
-            count = 1
+        count = count_in_window(self.cache, f"{self.key}:{window}", self.duration + 1)
         return count <= self.num_requests
 
     def wait(self):

@@ -160,7 +160,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "ecopark.api.pagination.ApiPagination",
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        "ecopark.api.renderers.JSONRenderer",
         "ecopark.api.renderers.CSVRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
@@ -255,7 +255,7 @@ def redis_settings(redis_url: str) -> dict:
             "CELERY_RESULT_BACKEND": redis_url,
             "CELERY_TASK_ALWAYS_EAGER": False,
             "CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP": True,
-            "CACHES": {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}},
+            "CACHES": {"default": {"BACKEND": "ecopark.cache.RedisCache", "LOCATION": redis_url}},
         }
     return {
         "CELERY_BROKER_URL": "memory://",
