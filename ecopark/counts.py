@@ -2,6 +2,9 @@
 
 Counting a million rows on every page costs more than the page itself. The count of a query is kept under a
 version of its table that every write changes (at once, and again when it commits), so it is never stale.
+
+Versions live in the shared cache. What is kept under a version may also be kept in the process (`ProcessMemo`):
+a request that has read the current version then needs no further call to the cache.
 """
 
 import hashlib
@@ -42,18 +45,64 @@ def version_of(table: str) -> str:
     return version
 
 
-def cached_count(queryset: QuerySet, count: Callable[[], int]) -> int:
-    """The count of `queryset` (computed by `count`) from the cache, or computed and remembered."""
+def versions_of(*names: str) -> tuple[str, ...]:
+    """The current versions of several tables (or the register), read in one call to the cache."""
+    keys = [_version_key(name) for name in names]
+    found = cache.get_many(keys)
+    return tuple(found.get(key) or version_of(name) for key, name in zip(keys, names, strict=True))
+
+
+class ProcessMemo:
+    """Values kept in this process under the version they were read at; a new version forgets all of them.
+
+    Holds at most `limit` values, so that a version that never changes cannot grow it without bound.
+    """
+
+    def __init__(self, limit: int = 10_000):
+        self.limit = limit
+        self._kept: tuple[str | None, dict] = (None, {})
+
+    def under(self, version: str) -> dict:
+        """The values kept under `version` (a dict to read and fill); empty when the version changed."""
+        kept = self._kept  # the version and its values are replaced together: threads never see one without the other
+        if kept[0] != version or len(kept[1]) > self.limit:
+            kept = self._kept = (version, {})
+        return kept[1]
+
+
+_counts = ProcessMemo(limit=1_000)
+
+
+def cached_count(
+    queryset: QuerySet, count: Callable[[], int], *, scope: str | None = None, version: str | None = None
+) -> int:
+    """The count of `queryset` (computed by `count`) from the process, the cache, or computed and remembered.
+
+    The count is kept under what the queryset depends on: its SQL, or `scope` when the caller can say it more
+    cheaply (compiling the SQL of a page's query costs a millisecond). It is kept with the table's version it was
+    counted at; a caller that has read the version (`versions_of`) passes it, and a count this process has seen
+    under it then costs no call to the cache.
+    """
     table = queryset.model._meta.db_table
-    version = version_of(table)
-    try:
-        sql, params = queryset.query.sql_with_params()
-    except EmptyResultSet:  # e.g. a filter on an empty list of parks: nothing to count
-        return 0
-    digest = hashlib.sha256(f"{sql}|{params!r}".encode()).hexdigest()
-    key = f"count:{table}:{version}:{digest}"
-    value = cache.get(key)
-    if value is None:
+    if scope is None:
+        try:
+            sql, params = queryset.query.sql_with_params()
+        except EmptyResultSet:  # e.g. a filter on an empty list of parks: nothing to count
+            return 0
+        scope = f"{sql}|{params!r}"
+    key = f"count:{table}:{hashlib.sha256(scope.encode()).hexdigest()}"
+    found = None
+    if version is None:
+        found = cache.get_many([_version_key(table), key])
+        version = found.get(_version_key(table)) or version_of(table)
+    memo = _counts.under(f"{table}:{version}")
+    if key in memo:
+        return memo[key]
+    kept = cache.get(key) if found is None else found.get(key)
+    if kept is not None and kept[0] == version:
+        value = kept[1]
+    else:
         value = count()
-        cache.set(key, value, COUNT_TTL)
+        cache.set(key, (version, value), COUNT_TTL)
+    memo[key] = value
     return value

@@ -72,14 +72,37 @@ class _IdCursor(CursorPagination):
 
 
 class CachedCountPaginator(Paginator):
-    """A paginator whose count is remembered between writes of its table (ecopark.counts)."""
+    """A paginator whose count is remembered between writes of its table (ecopark.counts), under `scope`."""
+
+    def __init__(self, object_list, per_page, *, scope: str | None = None, version: str | None = None):
+        super().__init__(object_list, per_page)
+        self.scope, self.version = scope, version
 
     @cached_property
     def count(self) -> int:
-        return cached_count(self.object_list, lambda: super(CachedCountPaginator, self).count)
+        def count() -> int:
+            return super(CachedCountPaginator, self).count
+
+        return cached_count(self.object_list, count, scope=self.scope, version=self.version)
+
+
+# Query parameters that choose a page, its order or its format, never which rows: the count does not depend on them.
+NOT_FILTERS = frozenset({"page", "page_size", "ordering", "format", "cursor"})
 
 
 class CachedCountPagination(ApiPagination):
-    """For the measures (a million rows): the same pages, with the count kept between writes."""
+    """For the measures (a million rows): the same pages, with the count kept between writes.
 
-    django_paginator_class = CachedCountPaginator
+    The count is kept under the view's `count_basis`: what its queryset depends on besides the filters (the caller's
+    parks) with the filters sent, which together decide the rows counted; and the version of the table it read.
+    """
+
+    def paginate_queryset(self, queryset, request, view=None):
+        filters = sorted((name, value) for name, values in request.query_params.lists() if name not in NOT_FILTERS
+                         for value in values)  # fmt: skip
+        scope, self._count_version = view.count_basis(request)
+        self._count_scope = f"{scope}|{filters!r}"
+        return super().paginate_queryset(queryset, request, view)
+
+    def django_paginator_class(self, queryset, page_size):  # called by DRF as a class would be
+        return CachedCountPaginator(queryset, page_size, scope=self._count_scope, version=self._count_version)

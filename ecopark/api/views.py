@@ -15,6 +15,12 @@ from ecopark.roles import role_of
 from parks.selectors import visible_park_ids
 
 
+def parks_scope(user) -> str:
+    """The parks a caller sees, as text for cache keys."""
+    parks = visible_park_ids(user)
+    return "all" if parks is None else ",".join(map(str, sorted(parks)))
+
+
 class AuditedMixin:
     """Writes made while answering are recorded with the authenticated caller (key or session) and channel "api"."""
 
@@ -64,8 +70,7 @@ class CachedListMixin:
     def _list_cache_key(self, request) -> str | None:
         if settings.API_LIST_CACHE_SECONDS <= 0:
             return None
-        parks = visible_park_ids(request.user)
-        scope = "all" if parks is None else ",".join(map(str, sorted(parks)))
+        scope = parks_scope(request.user)
         versions = ",".join(version_of(name) for name in self.list_cache_versions)
         raw = f"{role_of(request.user)}|{scope}|{get_language()}|{request.build_absolute_uri()}|{versions}"
         return f"api-list:{type(self).__name__}:{hashlib.sha256(raw.encode()).hexdigest()}"

@@ -8,8 +8,8 @@ from rest_framework.response import Response
 
 from ecopark.api.exceptions import Conflict
 from ecopark.api.pagination import CachedCountPagination
-from ecopark.api.views import CachedListMixin, ModelViewSet, ReadOnlyViewSet
-from ecopark.counts import REGISTER
+from ecopark.api.views import CachedListMixin, ModelViewSet, ReadOnlyViewSet, parks_scope
+from ecopark.counts import REGISTER, versions_of
 from measures.api.serializers import (
     LIST_RELATED,
     EmissionFactorSerializer,
@@ -63,9 +63,16 @@ class MeasureViewSet(CachedListMixin, ModelViewSet):
             "status_changes__changed_by",
         )
 
+    def count_basis(self, request) -> tuple[str, str]:
+        """What the list's rows depend on besides the filters, and the version of the measures, for the count."""
+        return parks_scope(request.user), self._versions[0]
+
     def paginate_queryset(self, queryset):
+        # The versions of the measures and of the register, read together: the count and the page's parks and
+        # enterprises are kept under them.
+        self._versions = versions_of(Measure._meta.db_table, REGISTER)
         page = super().paginate_queryset(queryset)
-        return page if page is None else measure_rows(list(page))
+        return page if page is None else measure_rows(list(page), register_version=self._versions[1])
 
     def perform_update(self, serializer):
         try:
