@@ -123,7 +123,10 @@ class MeasureListSerializer(FastRepresentation, serializers.ModelSerializer):
         validators = []  # the services validate (one source of truth with the forms)
 
     def _withholds(self, measure: Measure) -> bool:
-        if not withholds_confidential(self.context["request"]):
+        # Asked once per request, not per row: the context is shared by the rows of a page.
+        if "withholds" not in self.context:
+            self.context["withholds"] = withholds_confidential(self.context["request"])
+        if not self.context["withholds"]:
             return False
         parties = (measure.enterprise, measure.source_enterprise, measure.sink_enterprise)
         return any(party is not None and not party.partner_consent for party in parties)
@@ -134,7 +137,7 @@ class MeasureListSerializer(FastRepresentation, serializers.ModelSerializer):
 
     def to_representation(self, measure):
         data = super().to_representation(measure)
-        if self._withholds(measure):
+        if data["withheld"]:
             for field in CONFIDENTIAL_FIELDS:
                 data[field] = None
         return data
