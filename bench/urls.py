@@ -19,12 +19,14 @@ MEASURE_FIELDS = [
 
 @login_not_required
 def floor(request):
-    """The page's measures, then the codes and names of its parks and enterprises: three plain queries."""
+    """The page's measures (`?page=n`, of 50), then the codes and names of its parks and enterprises: three plain
+    queries."""
     from enterprises.models import Enterprise
     from measures.models import Measure
     from parks.models import Park
 
-    rows = list(Measure.objects.order_by("id").values(*MEASURE_FIELDS)[:50])
+    start = (int(request.GET.get("page", "1")) - 1) * 50
+    rows = list(Measure.objects.order_by("id").values(*MEASURE_FIELDS)[start : start + 50])
     park_ids = {r[f] for r in rows for f in ("park_id", "source_park_id", "sink_park_id")} - {None}
     firm_ids = {r[f] for r in rows for f in ("enterprise_id", "source_enterprise_id", "sink_enterprise_id")} - {None}
     parks = dict(Park.objects.order_by().filter(pk__in=park_ids).values_list("pk", "code"))
