@@ -10,7 +10,7 @@ from rest_framework import viewsets
 from rest_framework.response import Response
 
 from ecopark.audit import audit_context
-from ecopark.counts import REGISTER, version_of
+from ecopark.counts import REGISTER, versions_of
 from ecopark.roles import role_of
 from parks.selectors import visible_park_ids
 
@@ -71,6 +71,6 @@ class CachedListMixin:
         if settings.API_LIST_CACHE_SECONDS <= 0:
             return None
         scope = parks_scope(request.user)
-        versions = ",".join(version_of(name) for name in self.list_cache_versions)
+        versions = ",".join(versions_of(*self.list_cache_versions))
         raw = f"{role_of(request.user)}|{scope}|{get_language()}|{request.build_absolute_uri()}|{versions}"
         return f"api-list:{type(self).__name__}:{hashlib.sha256(raw.encode()).hexdigest()}"
