@@ -18,6 +18,7 @@ from django.db.models import Sum
 from django.utils import translation
 
 from ecopark.audit import record_created
+from ecopark.counts import bump_count_version
 from ecopark.roles import Role
 from enterprises.models import Enterprise, Organisation
 from measures.models import Measure, MeasureSaving, Resource, ResourceFlow, StatusChange
@@ -398,6 +399,7 @@ def _create(plans: list[PlannedMeasure], actor) -> list[Measure]:
     for plan in todo:
         plan.measure.search_text = plan.measure.search_terms()  # bulk_create does not call save()
     created = Measure.objects.bulk_create([p.measure for p in todo])
+    bump_count_version(Measure._meta.db_table)  # counts and pages of measures kept in the cache are read afresh
     lines: list[MeasureSaving] = []
     flows: list[ResourceFlow] = []
     changes: list[StatusChange] = []

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from ecopark.audit import record_created
 from ecopark.bulk import insert_many, insert_rows
+from ecopark.counts import bump_count_version
 from ecopark.uploads import EVIDENCE_TYPES, check_upload, stored_name
 from measures.models import (
     SINK_FIELDS,
@@ -662,6 +663,8 @@ def figures_recompute(measures: QuerySet[Measure]) -> int:
             Co2eTrailLine.objects.bulk_create(trail)
             Measure.objects.filter(pk=measure.pk).update(**fields)
             count += 1
+    if count:
+        bump_count_version(Measure._meta.db_table)  # pages of measures kept in the cache show the new figures
     return count
 
 

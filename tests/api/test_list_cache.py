@@ -1,12 +1,16 @@
 """Measure pages, and what a page reads besides its rows (the count, parks and enterprises), are kept between writes:
 polling is cheap, and a change shows on the next request, with the list cache on or off."""
 
+from decimal import Decimal
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from ecopark.demo import load_demo
 from enterprises.models import Enterprise
 from measures.models import Measure
+from measures.services import figures_recompute
 from parks.models import Park, ParkMembership
 
 pytestmark = pytest.mark.django_db
@@ -57,6 +61,24 @@ def test_a_renamed_enterprise_and_a_new_measure_show_on_the_next_request(staff_a
     assert page(staff_api, kind="recp")[0]["results"][0]["enterprise_name"] == "Công ty TNHH Đổi Tên"
     Measure.objects.filter(kind="recp").first().delete()  # a write of measures, outside the services
     assert page(staff_api, kind="recp")[0]["count"] == first["count"] - 1
+
+
+def test_figures_recomputed_show_on_the_next_request(staff_api, list_cache):
+    reference = page(staff_api, kind="recp")[0]["results"][0]["reference"]
+    measures = Measure.objects.filter(reference=reference)
+    # outside the services, as a recompute after a change of emission factors finds it
+    measures.update(co2e_entered_t=Decimal("123.456"), co2e_method="metered", co2e_justification="test")
+    assert figures_recompute(measures) == 1
+    row = next(r for r in page(staff_api, kind="recp")[0]["results"] if r["reference"] == reference)
+    assert row["co2e_t"] == 123.456
+
+
+def test_measures_the_demo_loader_adds_are_counted_on_the_next_request(staff_api, list_cache):
+    gone = list(Measure.objects.filter(reference__startswith="demo-recp-").values_list("reference", flat=True)[:3])
+    Measure.objects.filter(reference__in=gone).delete()
+    before = page(staff_api, kind="recp")[0]["count"]
+    assert load_demo(with_users=False)["measures_added"] == 3
+    assert page(staff_api, kind="recp")[0]["count"] == before + 3 == Measure.objects.filter(kind="recp").count()
 
 
 def test_a_page_kept_for_a_partner_is_not_served_to_staff(partner_api, staff_api, list_cache):
