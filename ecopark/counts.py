@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Callable
 
 from django.core.cache import cache
-from django.core.exceptions import EmptyResultSet
 from django.db import transaction
 from django.db.models import QuerySet
 
@@ -73,32 +72,19 @@ class ProcessMemo:
 _counts = ProcessMemo(limit=1_000)
 
 
-def cached_count(
-    queryset: QuerySet, count: Callable[[], int], *, scope: str | None = None, version: str | None = None
-) -> int:
+def cached_count(queryset: QuerySet, count: Callable[[], int], *, scope: str, version: str) -> int:
     """The count of `queryset` (computed by `count`) from the process, the cache, or computed and remembered.
 
-    The count is kept under what the queryset depends on: its SQL, or `scope` when the caller can say it more
-    cheaply (compiling the SQL of a page's query costs a millisecond). It is kept with the table's version it was
-    counted at; a caller that has read the version (`versions_of`) passes it, and a count this process has seen
-    under it then costs no call to the cache.
+    The count is kept under `scope`, what the queryset depends on as the caller can say it (cheaper than compiling
+    its SQL: a millisecond for a page's query), and under `version`, the table's version the caller read
+    (`versions_of`); a count this process has seen under that version costs no call to the cache.
     """
     table = queryset.model._meta.db_table
-    if scope is None:
-        try:
-            sql, params = queryset.query.sql_with_params()
-        except EmptyResultSet:  # e.g. a filter on an empty list of parks: nothing to count
-            return 0
-        scope = f"{sql}|{params!r}"
     key = f"count:{table}:{hashlib.sha256(scope.encode()).hexdigest()}"
-    found = None
-    if version is None:
-        found = cache.get_many([_version_key(table), key])
-        version = found.get(_version_key(table)) or version_of(table)
     memo = _counts.under(f"{table}:{version}")
     if key in memo:
         return memo[key]
-    kept = cache.get(key) if found is None else found.get(key)
+    kept = cache.get(key)
     if kept is not None and kept[0] == version:
         value = kept[1]
     else:

@@ -34,10 +34,9 @@ def _as_is(field) -> bool:
 
 
 def _reader(field):
-    """A function from instance to output value, or None when DRF's own path must be taken."""
+    """A function from instance to output value, or None when DRF's own path must be taken. (Fields output as they
+    are read from one attribute are read together: see `FastRepresentation`.)"""
     attrs = field.source_attrs
-    if isinstance(field, f.DecimalField) and not _as_is(field):
-        return None
     if isinstance(field, relations.PrimaryKeyRelatedField) and len(attrs) == 1:
         name = attrs[0] + "_id"
         return lambda instance: getattr(instance, name)
@@ -55,18 +54,14 @@ def _reader(field):
     if type(field) is f.DateTimeField and len(attrs) == 1 and getattr(field, "format", DATETIME_FORMAT) == ISO_8601:
         name = attrs[0]
         return lambda instance: None if (v := getattr(instance, name)) is None else _datetime(v)
-    if type(field) in _AS_IS:
-        if len(attrs) == 1:
-            name = attrs[0]
-            return lambda instance: getattr(instance, name)
-        if len(attrs) == 2 and field.default is None:
-            first, second = attrs
+    if _as_is(field) and len(attrs) == 2 and field.default is None:
+        first, second = attrs
 
-            def nested(instance):
-                obj = getattr(instance, first)
-                return None if obj is None else getattr(obj, second)
+        def nested(instance):
+            obj = getattr(instance, first)
+            return None if obj is None else getattr(obj, second)
 
-            return nested
+        return nested
     return None
 
 

@@ -74,7 +74,7 @@ class _IdCursor(CursorPagination):
 class CachedCountPaginator(Paginator):
     """A paginator whose count is remembered between writes of its table (ecopark.counts), under `scope`."""
 
-    def __init__(self, object_list, per_page, *, scope: str | None = None, version: str | None = None):
+    def __init__(self, object_list, per_page, *, scope: str, version: str):
         super().__init__(object_list, per_page)
         self.scope, self.version = scope, version
 

@@ -67,10 +67,17 @@ class CachedListMixin:
             cache.set(key, response.data, settings.API_LIST_CACHE_SECONDS)
         return response
 
+    def list_versions(self) -> dict[str, str]:
+        """The versions of `list_cache_versions` by name, read once per request (a view answers one request)."""
+        if getattr(self, "_list_versions", None) is None:
+            self._list_versions = dict(zip(self.list_cache_versions, versions_of(*self.list_cache_versions),
+                                           strict=True))  # fmt: skip
+        return self._list_versions
+
     def _list_cache_key(self, request) -> str | None:
         if settings.API_LIST_CACHE_SECONDS <= 0:
             return None
         scope = parks_scope(request.user)
-        versions = ",".join(versions_of(*self.list_cache_versions))
+        versions = ",".join(self.list_versions().values())
         raw = f"{role_of(request.user)}|{scope}|{get_language()}|{request.build_absolute_uri()}|{versions}"
         return f"api-list:{type(self).__name__}:{hashlib.sha256(raw.encode()).hexdigest()}"

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from ecopark.api.exceptions import Conflict
 from ecopark.api.pagination import CachedCountPagination
 from ecopark.api.views import CachedListMixin, ModelViewSet, ReadOnlyViewSet, parks_scope
-from ecopark.counts import REGISTER, versions_of
+from ecopark.counts import REGISTER
 from measures.api.serializers import (
     LIST_RELATED,
     EmissionFactorSerializer,
@@ -65,14 +65,13 @@ class MeasureViewSet(CachedListMixin, ModelViewSet):
 
     def count_basis(self, request) -> tuple[str, str]:
         """What the list's rows depend on besides the filters, and the version of the measures, for the count."""
-        return parks_scope(request.user), self._versions[0]
+        return parks_scope(request.user), self.list_versions()[Measure._meta.db_table]
 
     def paginate_queryset(self, queryset):
-        # The versions of the measures and of the register, read together: the count and the page's parks and
-        # enterprises are kept under them.
-        self._versions = versions_of(Measure._meta.db_table, REGISTER)
+        # The count and the page's parks and enterprises are kept under the versions the list cache's key holds
+        # (read once, with the key or here).
         page = super().paginate_queryset(queryset)
-        return page if page is None else measure_rows(list(page), register_version=self._versions[1])
+        return page if page is None else measure_rows(list(page), register_version=self.list_versions()[REGISTER])
 
     def perform_update(self, serializer):
         try:
