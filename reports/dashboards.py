@@ -23,15 +23,17 @@ from ecopark.roles import sees_all_parks
 from enterprises.models import Enterprise
 from enterprises.selectors import enterprises_visible_to
 from measures.models import Measure, ResourceFlow
+from measures.selectors import headline
 from parks.models import Park, Province
 from parks.selectors import parks_visible_to
 from reports.models import EipCriterion, ProgrammeTarget, RollupRow
-from reports.selectors import enterprise_rows, last_rebuild
-from reports.services import ALL, STATUSES_OF_STAGE
+from reports.selectors import as_of as as_of_rows
+from reports.selectors import enterprise_as_of, enterprise_measures, enterprise_rows
+from reports.services import ALL, FIGURES, STATUSES_OF_STAGE
 
 Level = RollupRow.Level
 Stage = RollupRow.Stage
-FIGURES = ("electricity_kwh", "water_m3", "cost_usd", "co2e_t")
+PLACES = {"co2e_t": 1}  # decimals shown; the others are whole numbers
 
 
 @dataclass(frozen=True)
@@ -80,12 +82,10 @@ def _number(value, places: int = 0) -> float:
 
 
 def _figures(row: dict) -> dict:
-    """A row's figures as the charts take them (numbers, rounded as shown)."""
+    """A row's figures as the charts take them (numbers, rounded as shown). Rounding happens here only, once, on the
+    exact sums: nothing rounded is added up again."""
     return {
-        "electricity_kwh": _number(row.get("electricity_kwh")),
-        "water_m3": _number(row.get("water_m3")),
-        "cost_usd": _number(row.get("cost_usd")),
-        "co2e_t": _number(row.get("co2e_t"), 1),
+        **{name: _number(row.get(name), PLACES.get(name, 0)) for name in FIGURES},
         "measure_count": int(row.get("measure_count") or 0),
         "enterprise_count": int(row.get("enterprise_count") or 0),
     }
@@ -150,7 +150,8 @@ def _enterprise_children(scope: Scope, *, kind: str, year: int) -> dict:
         measures = measures.filter(kind=kind)
     if year:
         measures = measures.filter(reference_year=year)
-    sums: dict = defaultdict(lambda: {Stage.POTENTIAL: _figures({}), Stage.REALISED: _figures({})})
+    # exact sums per enterprise and stage, rounded once when shown
+    sums: dict = defaultdict(lambda: {stage: defaultdict(Decimal) for stage in (Stage.POTENTIAL, Stage.REALISED)})
     aggregates = {
         f"{stage}_{name}": Sum(name, filter=Q(status__in=STATUSES_OF_STAGE[stage]))
         for stage in (Stage.POTENTIAL, Stage.REALISED) for name in FIGURES
@@ -163,11 +164,11 @@ def _enterprise_children(scope: Scope, *, kind: str, year: int) -> dict:
             for stage in (Stage.POTENTIAL, Stage.REALISED):
                 figures = sums[pk][stage]
                 for name in FIGURES:
-                    figures[name] += _number(row[f"{stage}_{name}"], 1 if name == "co2e_t" else 0)
+                    figures[name] += row[f"{stage}_{name}"] or 0
                 figures["measure_count"] += row[f"{stage}_count"]
     names = dict(Enterprise.objects.filter(pk__in=sums).values_list("pk", "name"))
     rows = [{"id": pk, "name": names.get(pk, "?"), "url": dashboard_url(Level.ENTERPRISE, pk),
-             "potential": figures[Stage.POTENTIAL], "realised": figures[Stage.REALISED]}
+             "potential": _figures(figures[Stage.POTENTIAL]), "realised": _figures(figures[Stage.REALISED])}
             for pk, figures in sums.items()]  # fmt: skip
     rows.sort(key=lambda r: -r["potential"]["co2e_t"])
     return {"level": Level.ENTERPRISE, "rows": rows}
@@ -176,8 +177,8 @@ def _enterprise_children(scope: Scope, *, kind: str, year: int) -> dict:
 def _sankey(scope: Scope, *, year: int) -> dict:
     """A park's symbiosis exchanges as flows: source party → resource → sink party, sized by quantity per year in
     the resource's canonical unit (and tCO2e of the exchange), the city's partners included."""
-    exchanges = Measure.objects.filter(park_id=scope.id, kind=Measure.Kind.IS).exclude(
-        status__in=Measure.CLOSED_STATUSES
+    exchanges = Measure.objects.filter(
+        park_id=scope.id, kind=Measure.Kind.IS, status__in=STATUSES_OF_STAGE[Stage.POTENTIAL]
     )
     if year:
         exchanges = exchanges.filter(reference_year=year)
@@ -185,7 +186,7 @@ def _sankey(scope: Scope, *, year: int) -> dict:
         "resource", "measure__source_enterprise", "measure__source_park", "measure__source_organisation",
         "measure__sink_enterprise", "measure__sink_park", "measure__sink_organisation",
     )  # fmt: skip
-    links: dict = defaultdict(lambda: {"value": 0.0, "co2e_t": 0.0, "exchanges": 0})
+    links: dict = defaultdict(lambda: {"value": Decimal(0), "co2e_t": Decimal(0), "exchanges": 0})  # exact sums
     units = {}
     for flow in flows:
         m = flow.measure
@@ -198,10 +199,12 @@ def _sankey(scope: Scope, *, year: int) -> dict:
         # Three columns (givers, resources, receivers), so that a party that gives and receives makes no cycle.
         given, moved, received = ("source", source), ("resource", resource), ("sink", sink)
         for pair in ((given, moved), (moved, received)):
-            links[pair]["value"] += _number(flow.quantity_canonical, 1)
+            links[pair]["value"] += flow.quantity_canonical
             links[pair]["unit"] = units[resource]
-        links[(given, moved)]["co2e_t"] += _number(m.co2e_t, 1)
+        links[(given, moved)]["co2e_t"] += m.co2e_t
         links[(given, moved)]["exchanges"] += 1
+    for values in links.values():  # rounded once, as shown
+        values["value"], values["co2e_t"] = _number(values["value"], 1), _number(values["co2e_t"], 1)
     nodes = sorted({node for pair in links for node in pair})
     return {
         "nodes": [{"id": f"{layer}:{name}", "name": name, "layer": layer} for layer, name in nodes],
@@ -217,9 +220,7 @@ def _scope_measures(scope: Scope, *, kind: str, year: int):
     elif scope.level == Level.PARK:
         measures = measures.filter(park_id=scope.id)
     elif scope.level == Level.ENTERPRISE:
-        measures = measures.filter(
-            Q(enterprise_id=scope.id) | Q(source_enterprise_id=scope.id) | Q(sink_enterprise_id=scope.id)
-        )
+        measures = enterprise_measures(scope.id)
     if kind != ALL:
         measures = measures.filter(kind=kind)
     if year:
@@ -247,22 +248,23 @@ def _breakdowns(scope: Scope, *, kind: str, year: int, stamp) -> dict:
     statuses = [{"status": status, "label": str(label), "measure_count": counts.get(status, 0)}
                 for status, label in Measure.Status.choices]  # fmt: skip
     periods = (
-        measures.filter(status__in=Measure.REALISED_STATUSES, implemented_on__isnull=False)
+        measures.filter(status__in=STATUSES_OF_STAGE[Stage.REALISED], implemented_on__isnull=False)
         .annotate(quarter=TruncQuarter("implemented_on"))
         .order_by("quarter")
         .values("quarter")
-        .annotate(co2e_t=Sum("co2e_t"), electricity_kwh=Sum("electricity_kwh"), water_m3=Sum("water_m3"),
-                  cost_usd=Sum("cost_usd"), measure_count=Count("pk"))
-    )  # fmt: skip
-    quarters, running = [], dict.fromkeys(FIGURES, 0.0)
+        .annotate(**{name: Sum(name) for name in FIGURES}, measure_count=Count("pk"))
+    )
+    quarters, running = [], dict.fromkeys(FIGURES, Decimal(0))  # exact running sums, rounded once each when shown
     for period in periods:
         start = period["quarter"]
         row = {"quarter": f"{start.year}-Q{(start.month - 1) // 3 + 1}", **_figures(period)}
         for name in FIGURES:
-            running[name] += row[name]
-            row[f"cumulative_{name}"] = round(running[name], 1 if name == "co2e_t" else 0)
+            running[name] += period[name] or 0
+            row[f"cumulative_{name}"] = _number(running[name], PLACES.get(name, 0))
         quarters.append(row)
     result = {"statuses": statuses, "quarters": quarters}
+    if scope.level == Level.PROGRAMME:
+        result["register_counts"] = _register_counts(year)
     if scope.level == Level.PARK:
         result["park_counts"] = _park_counts(scope.id)
         result["children"] = _enterprise_children(scope, kind=kind, year=year)
@@ -276,7 +278,7 @@ def _park_counts(park_id: int) -> dict:
     """What the eco-industrial park criteria are measured on: the park's enterprises, those applying RECP (an
     implemented or verified RECP measure), the symbiosis links in operation (implemented or verified exchanges
     hosted by the park) and the park's enterprises taking part in them."""
-    realised = Measure.objects.filter(park_id=park_id, status__in=Measure.REALISED_STATUSES)
+    realised = Measure.objects.filter(park_id=park_id, status__in=STATUSES_OF_STAGE[Stage.REALISED])
     enterprises = set(Enterprise.objects.filter(park_id=park_id).values_list("pk", flat=True))
     applying = set(realised.filter(kind=Measure.Kind.RECP).values_list("enterprise_id", flat=True))
     links = list(realised.filter(kind=Measure.Kind.IS).values_list("source_enterprise_id", "sink_enterprise_id"))
@@ -311,13 +313,8 @@ def dashboard(user, scope: Scope, *, kind: str = ALL, year: int = 0) -> dict:
     """Everything a dashboard shows, as JSON-ready data: tiles, targets, pipeline, breakdowns, children, flows."""
     rows = _scope_rows(scope, year)
     tiles = {stage: _figures(_pick(rows, kind=kind, stage=stage)) for stage in Stage.values}
-    as_of = min((r["computed_at"] for r in rows if r.get("computed_at")), default=None)
-    if as_of is None:
-        as_of = (
-            Measure.objects.filter(Q(enterprise_id=scope.id) | Q(source_enterprise_id=scope.id)
-                                   | Q(sink_enterprise_id=scope.id)).aggregate(at=Max("updated_at"))["at"]
-            if scope.level == Level.ENTERPRISE else None
-        ) or last_rebuild()  # fmt: skip
+    stamps = [r["computed_at"] for r in rows if r.get("computed_at")]
+    as_of = enterprise_as_of(scope.id) if scope.level == Level.ENTERPRISE else as_of_rows(stamps)
     technique_labels = dict(Measure.Technique.choices)
     data = {
         "scope": {"level": scope.level, "id": scope.id, "name": scope.name,
@@ -338,26 +335,34 @@ def dashboard(user, scope: Scope, *, kind: str = ALL, year: int = 0) -> dict:
             for t in Measure.Technique.values
         ],
         "children": _children(scope, kind=kind, year=year) if scope.level != Level.PARK else None,
-        **_breakdowns(scope, kind=kind, year=year, stamp=max((r["computed_at"] for r in rows if r.get("computed_at")),
-                                                             default=None)),
-        "targets": _targets(rows) if scope.level == Level.PROGRAMME else [],
+        **_breakdowns(scope, kind=kind, year=year, stamp=max(stamps, default=None)),
     }  # fmt: skip
+    if scope.level == Level.PROGRAMME:  # (a breakdown cached by an earlier release has no counts)
+        data["targets"] = _targets(rows, data.pop("register_counts", None) or _register_counts(year))
+    else:
+        data["targets"] = []
     if scope.level == Level.PARK:
         data["scorecard"] = _scorecard(data.pop("park_counts"))
     return data
 
 
-def _targets(rows: list) -> list[dict]:
-    """Progress towards the programme's targets, from the live pipeline (potential stage)."""
-    actual = {
-        ProgrammeTarget.Indicator.RECP_OPTIONS: _pick(rows, kind=Measure.Kind.RECP, stage=Stage.POTENTIAL).get(
-            "measure_count", 0),
-        ProgrammeTarget.Indicator.RECP_ENTERPRISES: _pick(rows, kind=Measure.Kind.RECP, stage=Stage.POTENTIAL).get(
-            "enterprise_count", 0),
-        ProgrammeTarget.Indicator.IS_OPTIONS: _pick(rows, kind=Measure.Kind.IS, stage=Stage.POTENTIAL).get(
-            "measure_count", 0),
-        **{name: _pick(rows, kind=ALL, stage=Stage.POTENTIAL).get(name, 0) for name in FIGURES},
-    }  # fmt: skip
+def _register_counts(year: int) -> dict:
+    """The programme's options and enterprises as the home page counts them (`measures.selectors.headline`, the one
+    definition): every option identified, whatever became of it."""
+    measures = Measure.objects.filter(reference_year=year) if year else Measure.objects.all()
+    counts = headline(measures)
+    return {
+        ProgrammeTarget.Indicator.RECP_OPTIONS: counts.recp_identified,
+        ProgrammeTarget.Indicator.RECP_ENTERPRISES: counts.enterprises,
+        ProgrammeTarget.Indicator.IS_OPTIONS: counts.is_count,
+    }
+
+
+def _targets(rows: list, register_counts: dict) -> list[dict]:
+    """Progress towards the programme's targets: options and enterprises counted in the register, savings from the
+    live pipeline (potential stage)."""
+    actual = {**{name: _pick(rows, kind=ALL, stage=Stage.POTENTIAL).get(name, 0) for name in FIGURES},
+              **register_counts}  # fmt: skip
     result = []
     for target in ProgrammeTarget.objects.all():
         value = actual.get(target.indicator)

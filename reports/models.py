@@ -74,7 +74,8 @@ class RollupRow(models.Model):
 
     `scope_id` is the province's or park's id (0 for the programme). `kind` "all" and `technique` "" mean every kind
     and every technique; `year` 0 means every year. Stages: potential (the live pipeline, estimated), realised
-    (implemented or verified, estimated) and verified (verified, as measured). A symbiosis exchange counts once, in
+    (implemented or verified, estimated) and verified (verified, as measured); their statuses are the register's
+    (`Measure.POTENTIAL_STATUSES`, `REALISED_STATUSES`, `VERIFIED_STATUSES`). A symbiosis exchange counts once, in
     the park that hosts it. Enterprise figures are computed from their few measures when asked (see selectors).
     """
 
@@ -98,6 +99,8 @@ class RollupRow(models.Model):
     electricity_kwh = models.DecimalField(_("electricity (kWh/yr)"), max_digits=24, decimal_places=4)
     water_m3 = models.DecimalField(_("water (m3/yr)"), max_digits=24, decimal_places=4)
     cost_usd = models.DecimalField(_("cost (USD/yr)"), max_digits=22, decimal_places=2)
+    # The sum of the measures' own VND (each at its estimate year's rate), not the USD sum converted at one rate.
+    cost_vnd = models.DecimalField(_("cost (VND/yr)"), max_digits=24, decimal_places=0)
     co2e_t = models.DecimalField(_("emissions (tCO2e/yr)"), max_digits=20, decimal_places=3)
     measure_count = models.PositiveIntegerField(_("measures"))
     enterprise_count = models.PositiveIntegerField(_("enterprises"))

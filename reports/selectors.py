@@ -2,14 +2,15 @@
 
 import datetime
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Max, Min, Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 
 from measures.models import Measure
 from reports.models import RollupRow, RollupRun
-from reports.services import ALL, STAGES_OF_STATUS, contribution_of, row_variants
+from reports.services import ALL, FIGURES, STAGES_OF_STATUS, contribution_of, row_variants
 
 Stage = RollupRow.Stage
 ZERO = Decimal(0)
@@ -22,13 +23,14 @@ class StageTotals:
     electricity_kwh: Decimal = ZERO
     water_m3: Decimal = ZERO
     cost_usd: Decimal = ZERO
+    cost_vnd: Decimal = ZERO
     co2e_t: Decimal = ZERO
     measure_count: int = 0
 
 
 @dataclass
 class Totals:
-    """Potential, realised and verified savings of a set of parks, and when the figures were computed."""
+    """Potential, realised and verified savings of a set of parks, and the time of the latest change they include."""
 
     stages: dict[str, StageTotals] = field(default_factory=lambda: {s: StageTotals() for s in Stage.values})
     as_of: datetime.datetime | None = None
@@ -37,6 +39,24 @@ class Totals:
 def last_rebuild() -> datetime.datetime | None:
     """When the table was last brought up to date by any run."""
     return RollupRun.objects.aggregate(at=Max("finished_at"))["at"]
+
+
+def as_of(stamps: Iterable[datetime.datetime | None]) -> datetime.datetime | None:
+    """The "as of" of figures made of rows written at these times: the latest, since each row holds every change up to
+    when it was written (the rows not written since had nothing to change). With no row, the last run."""
+    return max((stamp for stamp in stamps if stamp is not None), default=None) or last_rebuild()
+
+
+def enterprise_as_of(enterprise_id: int) -> datetime.datetime | None:
+    """The "as of" of an enterprise's figures, computed from its measures when asked: its latest change."""
+    return as_of([enterprise_measures(enterprise_id).aggregate(at=Max("updated_at"))["at"]])
+
+
+def enterprise_measures(enterprise_id: int) -> QuerySet[Measure]:
+    """The measures an enterprise takes part in: its RECP measures and the exchanges it gives or receives in."""
+    return Measure.objects.filter(
+        Q(enterprise_id=enterprise_id) | Q(source_enterprise_id=enterprise_id) | Q(sink_enterprise_id=enterprise_id)
+    )
 
 
 def rollup_rows(
@@ -56,14 +76,13 @@ def totals_for_parks(park_ids: list[int] | None, *, kind: str = ALL, year: int =
     else:
         rows = rollup_rows(level=RollupRow.Level.PARK, scope_ids=park_ids, kind=kind, year=year)
     totals = Totals()
+    rows = list(rows)
     for row in rows:
         stage = totals.stages[row.stage]
-        stage.electricity_kwh += row.electricity_kwh
-        stage.water_m3 += row.water_m3
-        stage.cost_usd += row.cost_usd
-        stage.co2e_t += row.co2e_t
+        for name in FIGURES:
+            setattr(stage, name, getattr(stage, name) + getattr(row, name))
         stage.measure_count += row.measure_count
-    totals.as_of = rows.aggregate(at=Min("computed_at"))["at"] or last_rebuild()
+    totals.as_of = as_of(row.computed_at for row in rows)
     return totals
 
 
@@ -72,24 +91,18 @@ def enterprise_rows(enterprise_id: int) -> list[dict]:
 
     Its symbiosis exchanges count in full for each enterprise that takes part.
     """
-    measures = Measure.objects.filter(
-        Q(enterprise_id=enterprise_id) | Q(source_enterprise_id=enterprise_id) | Q(sink_enterprise_id=enterprise_id)
-    ).select_related("park")
-    rows: dict[tuple, dict] = defaultdict(
-        lambda: {"electricity_kwh": ZERO, "water_m3": ZERO, "cost_usd": ZERO, "co2e_t": ZERO, "measure_count": 0}
-    )
+    measures = enterprise_measures(enterprise_id).select_related("park")
+    rows: dict[tuple, dict] = defaultdict(lambda: {**dict.fromkeys(FIGURES, ZERO), "measure_count": 0})
     for measure in measures:
         c = contribution_of(measure)
         variants = row_variants(c.kind, c.technique)
         for stage in STAGES_OF_STATUS[c.status]:
-            kwh, m3, usd, co2 = c.figures(stage)
+            figures = c.figures(stage)
             for kind, technique in variants:
                 for year in (c.year, 0):
                     row = rows[(kind, technique, stage, year)]
-                    row["electricity_kwh"] += kwh
-                    row["water_m3"] += m3
-                    row["cost_usd"] += usd
-                    row["co2e_t"] += co2
+                    for name, value in zip(FIGURES, figures, strict=True):
+                        row[name] += value
                     row["measure_count"] += 1
     return [
         {"level": "enterprise", "scope_id": enterprise_id, "kind": k, "technique": t, "stage": s, "year": y,

@@ -35,22 +35,22 @@ Status = Measure.Status
 ALL = "all"
 ADVISORY_LOCK = 7_412_003  # any constant shared by every roll-up writer
 
-STAGES_OF_STATUS: dict[str, tuple[str, ...]] = {
-    Status.IDENTIFIED: (Stage.POTENTIAL,),
-    Status.PROPOSED: (Stage.POTENTIAL,),
-    Status.ACCEPTED: (Stage.POTENTIAL,),
-    Status.IMPLEMENTED: (Stage.POTENTIAL, Stage.REALISED),
-    Status.VERIFIED: (Stage.POTENTIAL, Stage.REALISED, Stage.VERIFIED),
-    Status.REJECTED: (),
-    Status.WITHDRAWN: (),
+# The statuses of each stage are the register's (`Measure`); here they are only looked up both ways.
+STATUSES_OF_STAGE: dict[str, tuple[str, ...]] = {
+    Stage.POTENTIAL: Measure.POTENTIAL_STATUSES,
+    Stage.REALISED: Measure.REALISED_STATUSES,
+    Stage.VERIFIED: Measure.VERIFIED_STATUSES,
 }
-STATUSES_OF_STAGE: dict[str, list[str]] = {
-    stage: [status for status, stages in STAGES_OF_STATUS.items() if stage in stages] for stage in Stage.values
+STAGES_OF_STATUS: dict[str, tuple[str, ...]] = {
+    status: tuple(stage for stage in Stage.values if status in STATUSES_OF_STAGE[stage]) for status in Status.values
 }
 
 # (level, scope_id, kind, technique, stage, year)
 Key = tuple[str, int, str, str, str, int]
 ZERO = Decimal(0)
+# The figures a row sums, in the order every path of the roll-up carries them. Sums are exact (decimals); only what
+# shows them rounds, once.
+FIGURES = ("electricity_kwh", "water_m3", "cost_usd", "cost_vnd", "co2e_t")
 
 
 def row_variants(kind: str, technique: str) -> list[tuple[str, str]]:
@@ -76,6 +76,7 @@ class Contribution:
     kwh: Decimal
     m3: Decimal
     usd: Decimal
+    vnd: Decimal
     co2: Decimal
     kwh_verified: Decimal
     m3_verified: Decimal
@@ -86,17 +87,20 @@ class Contribution:
 
     @classmethod
     def from_json(cls, data: dict) -> "Contribution":
+        if "vnd" not in data:  # recorded before the roll-up summed VND: only a rebuild knows what the row holds
+            raise RollupInconsistent(f"measure {data.get('measure_id')} was recorded without its VND")
         values = dict(data)
-        for name in ("kwh", "m3", "usd", "co2", "kwh_verified", "m3_verified", "co2_verified"):
+        for name in ("kwh", "m3", "usd", "vnd", "co2", "kwh_verified", "m3_verified", "co2_verified"):
             values[name] = Decimal(values[name])
         values["participants"] = tuple(values["participants"])
         return cls(**values)
 
-    def figures(self, stage: str) -> tuple[Decimal, Decimal, Decimal, Decimal]:
-        """kWh, m3, USD and tCO2e as counted in a stage: estimated, or as measured for the verified stage."""
+    def figures(self, stage: str) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal]:
+        """kWh, m3, USD, VND and tCO2e (the order of `FIGURES`) as counted in a stage: estimated, or as measured for
+        the verified stage. Money is as estimated in every stage, each measure at its own year's rate."""
         if stage == Stage.VERIFIED:
-            return self.kwh_verified, self.m3_verified, self.usd, self.co2_verified
-        return self.kwh, self.m3, self.usd, self.co2
+            return self.kwh_verified, self.m3_verified, self.usd, self.vnd, self.co2_verified
+        return self.kwh, self.m3, self.usd, self.vnd, self.co2
 
     def rows(self) -> Iterator[tuple[Key, str]]:
         """Every roll-up row this measure counts in, with the stage of each."""
@@ -129,6 +133,7 @@ def contribution_of(measure: Measure) -> Contribution:
         kwh=measure.electricity_kwh,
         m3=measure.water_m3,
         usd=measure.cost_usd or ZERO,
+        vnd=measure.cost_vnd or ZERO,
         co2=measure.co2e_t,
         kwh_verified=measure.electricity_kwh_verified or ZERO,
         m3_verified=measure.water_m3_verified or ZERO,
@@ -233,6 +238,7 @@ class _Delta:
     kwh: Decimal = ZERO
     m3: Decimal = ZERO
     usd: Decimal = ZERO
+    vnd: Decimal = ZERO
     co2: Decimal = ZERO
     measures: int = 0
     enterprises: int = 0
@@ -276,6 +282,7 @@ def _apply(deltas: dict[Key, _Delta], now: datetime.datetime) -> int:
                 electricity_kwh=ZERO,
                 water_m3=ZERO,
                 cost_usd=ZERO,
+                cost_vnd=ZERO,
                 co2e_t=ZERO,
                 measure_count=0,
                 enterprise_count=0,
@@ -283,6 +290,7 @@ def _apply(deltas: dict[Key, _Delta], now: datetime.datetime) -> int:
         row.electricity_kwh += delta.kwh
         row.water_m3 += delta.m3
         row.cost_usd += delta.usd
+        row.cost_vnd += delta.vnd
         row.co2e_t += delta.co2
         row.measure_count += delta.measures
         row.enterprise_count += delta.enterprises
@@ -301,9 +309,9 @@ def _apply(deltas: dict[Key, _Delta], now: datetime.datetime) -> int:
         with connection.cursor() as cursor:
             cursor.executemany(
                 f"UPDATE {RollupRow._meta.db_table} SET electricity_kwh = %s, water_m3 = %s, cost_usd = %s, "
-                "co2e_t = %s, measure_count = %s, enterprise_count = %s, computed_at = %s WHERE id = %s",
-                [(r.electricity_kwh, r.water_m3, r.cost_usd, r.co2e_t, r.measure_count, r.enterprise_count,
-                  r.computed_at, r.pk) for r in changed],
+                "cost_vnd = %s, co2e_t = %s, measure_count = %s, enterprise_count = %s, computed_at = %s WHERE id = %s",
+                [(r.electricity_kwh, r.water_m3, r.cost_usd, r.cost_vnd, r.co2e_t, r.measure_count,
+                  r.enterprise_count, r.computed_at, r.pk) for r in changed],
             )  # fmt: skip
     RollupRow.objects.bulk_create(created, batch_size=500)
     return len(changed) + len(created) + len(emptied)
@@ -336,11 +344,12 @@ def rollup_apply_pending(*, limit: int = 5000) -> int:
         for sign, contributions, members in ((-1, before, members_before), (1, after, members_after)):
             for c in contributions:
                 for key, stage in c.rows():
-                    kwh, m3, usd, co2 = c.figures(stage)
+                    kwh, m3, usd, vnd, co2 = c.figures(stage)
                     delta = deltas[key]
                     delta.kwh += sign * kwh
                     delta.m3 += sign * m3
                     delta.usd += sign * usd
+                    delta.vnd += sign * vnd
                     delta.co2 += sign * co2
                     delta.measures += sign
                     members[key].update(c.participants)
@@ -369,11 +378,12 @@ def rollup_apply_pending(*, limit: int = 5000) -> int:
 # GROUP BY of the measures to their finest grain, one parallel pass over the participants for the distinct
 # enterprises, and one INSERT that expands the finest rows to every level, kind, stage and year. On SQLite (the
 # embedded default) the same figures come from plainer SQL and a loop in Python (`_rebuild_in_python`).
-# The figures summed per finest group: estimated (kWh, m3, USD, tCO2e), then as verified (kWh, m3, tCO2e). SUM skips
-# NULLs (most measures have no verified figures), cheaper than adding zeros; an all-NULL sum is read as 0.
+# The figures summed per finest group: estimated (kWh, m3, USD, VND, tCO2e), then as verified (kWh, m3, tCO2e). SUM
+# skips NULLs (most measures have no verified figures), cheaper than adding zeros; an all-NULL sum is read as 0.
 _SUMS = (
-    "SUM(m.electricity_kwh) AS kwh, SUM(m.water_m3) AS m3, SUM(m.cost_usd) AS usd, SUM(m.co2e_t) AS co2, "
-    "SUM(m.electricity_kwh_verified) AS kwh_v, SUM(m.water_m3_verified) AS m3_v, SUM(m.co2e_verified_t) AS co2_v"
+    "SUM(m.electricity_kwh) AS kwh, SUM(m.water_m3) AS m3, SUM(m.cost_usd) AS usd, SUM(m.cost_vnd) AS vnd, "
+    "SUM(m.co2e_t) AS co2, SUM(m.electricity_kwh_verified) AS kwh_v, SUM(m.water_m3_verified) AS m3_v, "
+    "SUM(m.co2e_verified_t) AS co2_v"
 )
 # Stages are nested (verified within realised within potential), so a status counts in the first n of them.
 STAGE_ORDER = (Stage.POTENTIAL, Stage.REALISED, Stage.VERIFIED)
@@ -427,16 +437,17 @@ def _enterprise_counts_sql() -> str:
 
 def _rebuild_in_python(cursor) -> tuple[list[RollupRow], int]:
     """The rows and the number of measures in the pipeline, from two queries and a loop over their results."""
-    totals: dict[Key, list] = defaultdict(lambda: [ZERO, ZERO, ZERO, ZERO, 0, 0])
+    n = len(FIGURES)
+    totals: dict[Key, list] = defaultdict(lambda: [ZERO] * n + [0, 0])
     measure_count = 0
     cursor.execute(_sums_sql())
     finest = cursor.fetchall()
     cursor.execute(_enterprise_counts_sql())
     counts = cursor.fetchall()
     for park, province, kind, technique, status, year, *values, count in finest:
-        estimated = [Decimal(str(v or 0)) for v in values[:4]]
-        verified = [Decimal(str(v or 0)) for v in values[4:]]
-        verified.insert(2, estimated[2])  # cost: as estimated
+        estimated = [Decimal(str(v or 0)) for v in values[:n]]  # kWh, m3, USD, VND, tCO2e
+        kwh_v, m3_v, co2_v = (Decimal(str(v or 0)) for v in values[n:])
+        verified = [kwh_v, m3_v, estimated[2], estimated[3], co2_v]  # money: as estimated
         variants = row_variants(kind, technique)
         for stage in STAGES_OF_STATUS[status]:
             figures = verified if stage == Stage.VERIFIED else estimated
@@ -446,11 +457,11 @@ def _rebuild_in_python(cursor) -> tuple[list[RollupRow], int]:
                 for variant_kind, variant_technique in variants:
                     for variant_year in (year, 0):
                         row = totals[(level, scope, variant_kind, variant_technique, stage, variant_year)]
-                        for i in range(4):
+                        for i in range(n):
                             row[i] += figures[i]
-                        row[4] += count
+                        row[n] += count
     for level, scope, kind, technique, stage, year, count in counts:
-        totals[(level, int(scope), kind, technique, stage, int(year))][5] = count
+        totals[(level, int(scope), kind, technique, stage, int(year))][n + 1] = count
     now = timezone.now()
     rows = [
         RollupRow(
@@ -460,15 +471,12 @@ def _rebuild_in_python(cursor) -> tuple[list[RollupRow], int]:
             technique=technique,
             stage=stage,
             year=year,
-            electricity_kwh=kwh,
-            water_m3=m3,
-            cost_usd=usd,
-            co2e_t=co2,
+            **dict(zip(FIGURES, figures, strict=True)),
             measure_count=measures,
             enterprise_count=enterprises,
             computed_at=now,
         )
-        for (level, scope, kind, technique, stage, year), (kwh, m3, usd, co2, measures, enterprises) in totals.items()
+        for (level, scope, kind, technique, stage, year), (*figures, measures, enterprises) in totals.items()
         if measures
     ]
     return rows, measure_count
@@ -598,7 +606,7 @@ def _expand_sql() -> str:
                        for stage in in_stages)  # fmt: skip
     figures = ", ".join(
         f"COALESCE(CASE s.stage WHEN '{Stage.VERIFIED}' THEN f.{verified} ELSE f.{estimated} END, 0) AS {estimated}"
-        for estimated, verified in (("kwh", "kwh_v"), ("m3", "m3_v"), ("usd", "usd"), ("co2", "co2_v"))
+        for estimated, verified in (("kwh", "kwh_v"), ("m3", "m3_v"), ("usd", "usd"), ("vnd", "vnd"), ("co2", "co2_v"))
     )
     staged = (
         f"SELECT p.province_id, f.park_id, f.kind, f.technique, s.stage, f.year, {figures}, f.n "
@@ -611,7 +619,8 @@ def _expand_sql() -> str:
         f"CASE WHEN GROUPING(kind) = 0 THEN kind ELSE '{ALL}' END AS kind, "
         f"CASE WHEN GROUPING(technique) = 0 THEN technique ELSE '' END AS technique, stage, "
         f"CASE WHEN GROUPING(year) = 0 THEN year ELSE 0 END AS year, "
-        f"SUM(kwh) AS kwh, SUM(m3) AS m3, SUM(usd) AS usd, SUM(co2) AS co2, SUM(n) AS n FROM ({staged}) staged "
+        f"SUM(kwh) AS kwh, SUM(m3) AS m3, SUM(usd) AS usd, SUM(vnd) AS vnd, SUM(co2) AS co2, SUM(n) AS n "
+        f"FROM ({staged}) staged "
         f"GROUP BY stage, GROUPING SETS ((), (province_id), (park_id)), "
         f"GROUPING SETS ((), (kind), (kind, technique)), GROUPING SETS ((), (year)) "
         # the technique rows are RECP's; for the others they would repeat the kind's row
@@ -620,8 +629,8 @@ def _expand_sql() -> str:
     key = "level, scope, kind, technique, stage, year"
     return (
         f"INSERT INTO reports_rolluprow (level, scope_id, kind, technique, stage, year, electricity_kwh, water_m3, "
-        f"cost_usd, co2e_t, measure_count, enterprise_count, computed_at) "
-        f"SELECT a.level, a.scope, a.kind, a.technique, a.stage, a.year, a.kwh, a.m3, a.usd, a.co2, a.n, "
+        f"cost_usd, cost_vnd, co2e_t, measure_count, enterprise_count, computed_at) "
+        f"SELECT a.level, a.scope, a.kind, a.technique, a.stage, a.year, a.kwh, a.m3, a.usd, a.vnd, a.co2, a.n, "
         f"COALESCE(c.n, 0), %s FROM ({grouped}) a LEFT JOIN rollup_counts c USING ({key})"
     )
 

@@ -4,7 +4,6 @@ from urllib.parse import urlencode
 
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -14,7 +13,6 @@ from ecopark.roles import sees_all_parks
 from ecopark.text import fold
 from measures.models import Measure
 from measures.selectors import headline
-from measures.services import RateTable
 from parks.selectors import parks_visible_to, parks_with_counts
 from reports.api.serializers import DashboardQuerySerializer
 from reports.dashboards import dashboard, dashboard_tables, min_year_max_year, scope_for
@@ -91,8 +89,4 @@ def dashboard_page(request, level: str = RollupRow.Level.PROGRAMME, pk: int = 0)
             "share": _("Share of the target (%)"),
         },
     }
-    rate, note = RateTable().vnd_per_usd(year or timezone.localdate().year)
-    if rate is not None:
-        context["rate"], context["rate_note"] = rate, note
-        context["vnd"] = {stage: round(figures["cost_usd"] * float(rate)) for stage, figures in data["tiles"].items()}
     return render(request, "reports/dashboard.html", context)

@@ -42,7 +42,7 @@ class RollupQuerySerializer(serializers.Serializer):
 
 
 class RollupRowSerializer(serializers.Serializer):
-    """Annual savings of one scope, kind, technique, stage and year, as of when they were computed."""
+    """Annual savings of one scope, kind, technique, stage and year, as of the latest change they include."""
 
     level = serializers.ChoiceField(choices=LEVELS)
     id = serializers.IntegerField(allow_null=True, help_text="The scope's id; null for the programme.")
@@ -53,6 +53,12 @@ class RollupRowSerializer(serializers.Serializer):
     electricity_kwh = serializers.DecimalField(max_digits=24, decimal_places=4)
     water_m3 = serializers.DecimalField(max_digits=24, decimal_places=4)
     cost_usd = serializers.DecimalField(max_digits=22, decimal_places=2, allow_null=True)
+    cost_vnd = serializers.DecimalField(
+        max_digits=24,
+        decimal_places=0,
+        allow_null=True,
+        help_text="The sum of the measures' own VND, each at the rate of its estimate's year.",
+    )
     co2e_t = serializers.DecimalField(max_digits=20, decimal_places=3)
     measure_count = serializers.IntegerField()
     enterprise_count = serializers.IntegerField()
@@ -61,7 +67,9 @@ class RollupRowSerializer(serializers.Serializer):
 
 
 class RollupResponseSerializer(serializers.Serializer):
-    as_of = serializers.DateTimeField(allow_null=True, help_text="When the oldest of these figures was computed.")
+    as_of = serializers.DateTimeField(
+        allow_null=True, help_text="The time of the latest change these figures include (the latest row's)."
+    )
     results = RollupRowSerializer(many=True)
 
 
@@ -86,8 +94,13 @@ class DashboardSerializer(serializers.Serializer):
 
     scope = serializers.JSONField(help_text="level, id, name and parent (with its dashboard's URL).")
     filters = serializers.JSONField(help_text="The kind and year the figures are for.")
-    as_of = serializers.DateTimeField(allow_null=True, help_text="When the oldest figure shown was computed.")
-    tiles = serializers.JSONField(help_text="By stage (potential, realised, verified): kWh, m3, USD, tCO2e, counts.")
+    as_of = serializers.DateTimeField(
+        allow_null=True, help_text="The time of the latest change the figures shown include."
+    )
+    tiles = serializers.JSONField(
+        help_text="By stage (potential, realised, verified): kWh, m3, USD, VND (the sum of the measures' own VND), "
+        "tCO2e, counts."
+    )
     pipeline = serializers.ListField(child=serializers.JSONField(), help_text="The stages in order, with figures.")
     by_kind = serializers.ListField(child=serializers.JSONField(), help_text="RECP and symbiosis, potential.")
     by_technique = serializers.ListField(child=serializers.JSONField(), help_text="RECP techniques.")

@@ -4,7 +4,6 @@ import hashlib
 import json
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Max
 from django.http import Http404
 from django.utils.http import http_date, parse_http_date_safe, quote_etag
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -25,9 +24,11 @@ from reports.api.serializers import (
 )
 from reports.dashboards import dashboard, scope_for
 from reports.models import ProgrammeTarget, RollupRow
-from reports.selectors import enterprise_rows, last_rebuild
+from reports.selectors import as_of, enterprise_as_of, enterprise_rows
+from reports.services import FIGURES as ROLLED_UP
 
-FIGURES = ("electricity_kwh", "water_m3", "cost_usd", "co2e_t", "measure_count", "enterprise_count")
+FIGURES = (*ROLLED_UP, "measure_count", "enterprise_count")
+MONEY = ["cost_usd", "cost_vnd"]  # withheld from partners where an enterprise did not consent
 
 
 class ProgrammeTargetViewSet(ReadOnlyViewSet):
@@ -75,7 +76,7 @@ def _enterprise_rows(request, query: dict) -> list[dict]:
     if enterprise is None:
         raise Http404
     withhold = withholds_confidential(request) and not enterprise.partner_consent
-    as_of = enterprise.measures.aggregate(at=Max("updated_at"))["at"] or last_rebuild()
+    latest = enterprise_as_of(enterprise.pk)
     rows = []
     for row in enterprise_rows(enterprise.pk):
         if (row["kind"], row["technique"], row["year"]) != (query["kind"], query["technique"], query["year"]):
@@ -84,11 +85,11 @@ def _enterprise_rows(request, query: dict) -> list[dict]:
             continue
         rows.append(
             {"level": "enterprise", "id": enterprise.pk, "kind": row["kind"], "technique": row["technique"],
-             "stage": row["stage"], "year": row["year"], **{f: row[f] for f in FIGURES}, "as_of": as_of,
-             "withheld": ["cost_usd"] if withhold else []}
+             "stage": row["stage"], "year": row["year"], **{f: row[f] for f in FIGURES}, "as_of": latest,
+             "withheld": MONEY if withhold else []}
         )  # fmt: skip
         if withhold:
-            rows[-1]["cost_usd"] = None
+            rows[-1].update(dict.fromkeys(MONEY))
     return rows
 
 
@@ -112,8 +113,7 @@ class RollupView(AuditedMixin, APIView):
         query = params.validated_data
         rows = _enterprise_rows(request, query) if query["level"] == "enterprise" else _table_rows(request.user, query)
         stamps = [row["as_of"] for row in rows if row["as_of"] is not None]
-        as_of = min(stamps) if stamps else last_rebuild()
-        body = RollupResponseSerializer({"as_of": as_of, "results": rows}).data
+        body = RollupResponseSerializer({"as_of": as_of(stamps), "results": rows}).data
         figures = [{k: v for k, v in row.items() if k != "as_of"} for row in body["results"]]
         etag = quote_etag(hashlib.sha256(json.dumps(figures, cls=DjangoJSONEncoder).encode()).hexdigest()[:32])
         newest = max(stamps) if stamps else None

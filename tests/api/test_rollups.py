@@ -40,7 +40,7 @@ def test_every_park_row_equals_a_from_scratch_aggregate(staff_api):
     rows = staff_api.get(URL, {"level": "park", "kind": "recp", "page_size": 500}).json()["results"]
     assert len(rows) == len([k for k in expected if k[0] == "park" and k[2] == "recp" and k[3] == "" and k[5] == 0])
     for row in rows:
-        kwh, _m3, _usd, co2, measures, enterprises = expected[("park", row["id"], "recp", "", row["stage"], 0)]
+        kwh, _m3, _usd, _vnd, co2, measures, enterprises = expected[("park", row["id"], "recp", "", row["stage"], 0)]
         assert Decimal(str(row["co2e_t"])).quantize(Decimal("0.001")) == co2
         assert Decimal(str(row["electricity_kwh"])).quantize(Decimal("0.001")) == kwh
         assert (row["measure_count"], row["enterprise_count"]) == (measures, enterprises)
@@ -59,11 +59,12 @@ def test_a_park_manager_gets_their_park_and_404_for_another(manager_api):
 def test_a_partner_sees_an_enterprises_savings_but_not_its_cost_without_consent(partner_api):
     hidden = Enterprise.objects.filter(partner_consent=False, measures__isnull=False).first()
     rows = partner_api.get(URL, {"level": "enterprise", "id": hidden.pk}).json()["results"]
-    assert rows and all(r["cost_usd"] is None and r["withheld"] == ["cost_usd"] for r in rows)
+    assert rows and all(r["cost_usd"] is None and r["cost_vnd"] is None for r in rows)
+    assert all(r["withheld"] == ["cost_usd", "cost_vnd"] for r in rows)
     assert any(r["co2e_t"] > 0 for r in rows)
     shown = Enterprise.objects.filter(partner_consent=True, measures__isnull=False).first()
     rows = partner_api.get(URL, {"level": "enterprise", "id": shown.pk}).json()["results"]
-    assert rows and all(r["cost_usd"] is not None for r in rows)
+    assert rows and all(r["cost_usd"] is not None and r["cost_vnd"] is not None for r in rows)
 
 
 def test_an_enterprise_needs_an_id_and_a_technique_needs_recp(staff_api):

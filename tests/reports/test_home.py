@@ -74,4 +74,4 @@ def test_the_landing_page_query_count_is_pinned_and_does_not_grow_with_the_data(
     whole_programme = count_queries(client)
     client.force_login(manager_user)
     one_park = count_queries(client)
-    assert whole_programme == one_park == 11
+    assert whole_programme == one_park == 10
