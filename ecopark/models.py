@@ -20,6 +20,7 @@ class AuditEntry(models.Model):
         IMPORT = "import", _("Import")
         TASK = "task", _("Task")
         SYSTEM = "system", _("System")
+        REPAIR = "repair", _("Repair")
 
     class Action(models.TextChoices):
         CREATE = "create", _("Created")
@@ -52,7 +53,8 @@ class AuditEntry(models.Model):
         indexes = [models.Index(fields=["content_type", "object_id"], name="auditentry_object")]
         constraints = [
             models.CheckConstraint(
-                condition=Q(channel__in=["web", "admin", "api", "import", "task", "system"]), name="auditentry_channel"
+                condition=Q(channel__in=["web", "admin", "api", "import", "task", "system", "repair"]),
+                name="auditentry_channel",
             ),
             models.CheckConstraint(condition=Q(action__in=["create", "update", "delete"]), name="auditentry_action"),
         ]

@@ -1,5 +1,7 @@
 """The measure register: RECP measures, symbiosis exchanges, their savings and flows, and the factors behind them."""
 
+import datetime
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -142,6 +144,62 @@ class ExchangeRate(models.Model):
         return f"{self.currency} {self.year}: {self.vnd_per_unit} VND"
 
 
+class PlausibilityWindow(models.Model):
+    """The years a measure's estimate may be made for: from an absolute earliest year to a latest one, given as an
+    absolute year or as years after the current one. One row holds the register's window; staff correct it here.
+
+    An estimate year outside the window is refused at every door (pages, API, admin, import), so that a typing
+    error such as 2035 does not reach the dashboards' year filters.
+    """
+
+    earliest_estimate_year = models.PositiveSmallIntegerField(
+        _("earliest year of an estimate"), default=2015, validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
+    latest_estimate_year = models.PositiveSmallIntegerField(
+        _("latest year of an estimate"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(2000), MaxValueValidator(2100)],
+        help_text=_("Empty: the current year plus the years ahead below."),
+    )
+    years_ahead = models.PositiveSmallIntegerField(
+        _("years ahead of the current year"),
+        default=1,
+        validators=[MaxValueValidator(50)],
+        help_text=_("Used when no latest year is set: 1 allows next year's estimates."),
+    )
+    source = models.CharField(_("source or reason"), max_length=300, help_text=_("Who decided the window, and why."))
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("plausibility window")
+        verbose_name_plural = _("plausibility windows")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(latest_estimate_year__isnull=True)
+                | Q(latest_estimate_year__gte=F("earliest_estimate_year")),
+                name="plausibilitywindow_latest_not_before_earliest",
+                violation_error_message=_("The latest year cannot be before the earliest year."),
+            ),
+            models.CheckConstraint(condition=Q(years_ahead__lte=50), name="plausibilitywindow_years_ahead_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.earliest_estimate_year} - {self.latest_estimate_year or f'+{self.years_ahead}'}"
+
+    @classmethod
+    def current(cls) -> "PlausibilityWindow":
+        """The register's window; its defaults if the row is missing (a check never disappears with its row)."""
+        return cls.objects.first() or cls()
+
+    def latest_year(self, today: datetime.date) -> int:
+        """The latest estimate year allowed on `today`."""
+        if self.latest_estimate_year is not None:
+            return self.latest_estimate_year
+        return today.year + self.years_ahead
+
+
 def _exactly_one(*fields: str) -> Q:
     """A condition: exactly one of the foreign keys is set."""
     options = Q()
@@ -194,7 +252,12 @@ class Measure(FoldedSearchText, models.Model):
         WITHDRAWN = "withdrawn", _("Withdrawn")
 
     CLOSED_STATUSES = (Status.REJECTED, Status.WITHDRAWN)
+    # The stages that savings are reported in, nested, defined here and nowhere else (the roll-up, the dashboards and
+    # the pages read them): potential is the live pipeline (every status but the closed ones), realised what is in
+    # place, verified what was measured in place.
+    POTENTIAL_STATUSES = (Status.IDENTIFIED, Status.PROPOSED, Status.ACCEPTED, Status.IMPLEMENTED, Status.VERIFIED)
     REALISED_STATUSES = (Status.IMPLEMENTED, Status.VERIFIED)
+    VERIFIED_STATUSES = (Status.VERIFIED,)
 
     reference = models.SlugField(_("reference"), max_length=40, unique=True)
     kind = models.CharField(_("kind"), max_length=4, choices=Kind.choices)
@@ -471,6 +534,11 @@ class MeasureSaving(QuantityLine):
     def __str__(self) -> str:
         return f"{self.resource}: {self.quantity} {self.unit}"
 
+    @property
+    def is_increase(self) -> bool:
+        """A negative saving: the measure raises the use of this resource (confirmed when it was entered)."""
+        return self.quantity < 0 or (self.verified_quantity is not None and self.verified_quantity < 0)
+
 
 class ResourceFlow(QuantityLine):
     """A resource that a symbiosis exchange moves each year, from its source to its sink (or back)."""
@@ -549,6 +617,16 @@ class Co2eTrailLine(models.Model):
     basis = models.CharField(_("basis"), max_length=10, choices=EmissionFactor.Basis.choices)
     result_t = models.DecimalField(_("tCO2"), max_digits=14, decimal_places=3)
     note = models.CharField(_("note"), max_length=300, blank=True)
+    # How the saving as entered became `quantity` in the factor's unit: kept with the line, as the factor value is,
+    # so that the trail still shows what was used after an admin corrects a density.
+    entered_quantity = models.DecimalField(
+        _("quantity as entered"), max_digits=18, decimal_places=4, null=True, blank=True
+    )
+    entered_unit = models.CharField(_("unit as entered"), max_length=10, blank=True)
+    density_t_per_m3 = models.DecimalField(
+        _("density used (t/m3)"), max_digits=8, decimal_places=4, null=True, blank=True
+    )
+    density_source = models.CharField(_("source of the density"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["measure", "id"]
@@ -557,6 +635,11 @@ class Co2eTrailLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.measure_id} {self.resource}: {self.result_t} t"
+
+    @property
+    def is_converted(self) -> bool:
+        """Whether the saving was entered in another unit than the factor's (the trail then shows that step)."""
+        return bool(self.entered_unit) and (self.entered_unit != self.unit or self.density_t_per_m3 is not None)
 
 
 class StatusChange(models.Model):

@@ -65,6 +65,11 @@ def convert(quantity: Decimal, from_unit: str, to_unit: str, *, density_t_per_m3
     )
 
 
+def uses_density(from_unit: str, to_unit: str) -> bool:
+    """Whether converting between the two units goes through a density (a volume to a mass, or back)."""
+    return {UNITS[from_unit].dimension, UNITS[to_unit].dimension} == {"mass", "volume"}
+
+
 def units_for(canonical_unit: str, *, has_density: bool) -> list[str]:
     """The units a quantity of a resource may be entered in."""
     dimension = UNITS[canonical_unit].dimension

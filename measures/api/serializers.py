@@ -45,14 +45,29 @@ class SavingSerializer(serializers.ModelSerializer):
     resource = serializers.SlugRelatedField(slug_field="code", queryset=Resource.objects.all())
     unit = serializers.ChoiceField(choices=UNIT_CHOICES)
     canonical_unit = serializers.CharField(source="resource.canonical_unit", read_only=True)
+    negative_confirmed = serializers.BooleanField(
+        source="is_increase",
+        required=False,
+        default=False,
+        help_text="True for a negative saving (the measure increases use). Required to send a negative quantity, "
+        "where the resource allows one (allows_negative_saving); read back as true, so a saving read and sent back "
+        "unchanged keeps it.",
+    )
 
     class Meta:
         model = MeasureSaving
         fields = [
             "resource", "quantity", "unit", "quantity_canonical", "canonical_unit",
-            "verified_quantity", "verified_quantity_canonical",
+            "verified_quantity", "verified_quantity_canonical", "negative_confirmed",
         ]  # fmt: skip
         read_only_fields = ["quantity_canonical", "verified_quantity_canonical"]
+
+
+def _saving_input(line: dict) -> SavingInput:
+    """A saving as posted, for the services (`negative_confirmed` arrives under its source name)."""
+    line = dict(line)
+    confirmed = bool(line.pop("is_increase", False))
+    return SavingInput(**line, negative_confirmed=confirmed)
 
 
 class FlowSerializer(serializers.ModelSerializer):
@@ -74,7 +89,8 @@ class TrailSerializer(serializers.ModelSerializer):
     class Meta:
         model = Co2eTrailLine
         fields = [
-            "resource", "quantity", "unit", "factor", "factor_value", "factor_unit", "factor_year", "factor_source",
+            "resource", "entered_quantity", "entered_unit", "density_t_per_m3", "density_source",
+            "quantity", "unit", "factor", "factor_value", "factor_unit", "factor_year", "factor_source",
             "basis", "result_t", "note",
         ]  # fmt: skip
 
@@ -165,7 +181,7 @@ class MeasureSerializer(MeasureListSerializer):
     def _lines(self, validated_data):
         savings = validated_data.pop("savings", None)
         flows = validated_data.pop("flows", None)
-        saving_inputs = None if savings is None else [SavingInput(**line) for line in savings]
+        saving_inputs = None if savings is None else [_saving_input(line) for line in savings]
         flow_inputs = None if flows is None else [FlowInput(**line) for line in flows]
         return saving_inputs, flow_inputs
 
