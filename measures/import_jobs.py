@@ -2,14 +2,24 @@
 
 Small files are checked and imported during the request; larger ones (more than IMPORT_SYNC_MAX_ROWS rows) by
 Celery tasks, with their progress in the cache for the page's progress bar. The job row is the import log.
+
+Every job ends: ready, invalid, done or failed. An error of the server while it runs, or a run that never came back
+(a worker or server that stopped), ends it as failed with a message in the uploader's language, and its file removed.
 """
+
+import datetime
+import logging
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from ecopark.locks import is_retryable
 from ecopark.roles import sees_all_parks
 from ecopark.spreadsheet import Workbook, read_workbook
 from ecopark.uploads import CSV, XLSX, check_upload, stored_name
@@ -18,6 +28,11 @@ from measures.models import ImportJob
 
 IMPORT_TYPES = (XLSX, CSV)
 State = ImportJob.State
+# A job still checking or importing after this long was abandoned: a task is stopped after 30 minutes
+# (CELERY_TASK_TIME_LIMIT) and a request much sooner, and a lost task is delivered again well within it.
+ABANDONED_AFTER = datetime.timedelta(hours=1)
+
+logger = logging.getLogger(__name__)
 
 
 def jobs_visible_to(user):
@@ -68,7 +83,8 @@ def import_start(*, upload, user, language: str) -> ImportJob:
 
 def _workbook(job: ImportJob) -> Workbook:
     kind = XLSX if job.file_type == XLSX.code else CSV
-    with job.file.open("rb") as handle:
+    # The storage's own file object: naming it as uploaded (for the reader's messages) leaves job.file's name alone.
+    with job.file.storage.open(job.file.name, "rb") as handle:
         handle.name = job.original_name
         return read_workbook(handle, kind)
 
@@ -82,7 +98,14 @@ def _run(job: ImportJob, *, commit: bool, workbook: Workbook | None = None) -> O
             workbook = workbook or _workbook(job)
         except ValidationError as error:  # the stored file no longer reads (it did when uploaded)
             return Outcome(errors=[RowError(job.original_name, 0, "", error.messages[0])])
-        return Importer(job.uploaded_by, language=job.language, progress=progress).run(workbook, commit=commit)
+        try:
+            return Importer(job.uploaded_by, language=job.language, progress=progress).run(workbook, commit=commit)
+        except OperationalError as error:
+            # Chosen by the database to break a deadlock with another writer (rolled back, nothing kept): once more.
+            if not is_retryable(error):
+                raise
+            logger.warning("import %s: retried after %s", job.pk, error)
+            return Importer(job.uploaded_by, language=job.language, progress=progress).run(workbook, commit=commit)
 
 
 def _store(job: ImportJob, outcome: Outcome, state: str, **fields) -> None:
@@ -98,18 +121,58 @@ def _store(job: ImportJob, outcome: Outcome, state: str, **fields) -> None:
     cache.delete(progress_key(job.pk))
 
 
+def _remove_file(job: ImportJob) -> None:
+    if job.file:
+        job.file.delete(save=False)
+        ImportJob.objects.filter(pk=job.pk).update(file="")
+
+
+def _fail(job: ImportJob, message: str) -> None:
+    """End a running job as failed, with `message` in the uploader's language as its error, and remove its file."""
+    with translation.override(job.language):
+        errors = [RowError("", 0, "", _(message)).as_dict()]
+    ended = ImportJob.objects.filter(pk=job.pk, state__in=ImportJob.RUNNING).update(
+        state=State.FAILED, errors=errors, committed_at=None
+    )
+    cache.delete(progress_key(job.pk))
+    if ended:
+        _remove_file(job)
+
+
+# Translated in the uploader's language when the job ends (`_fail`).
+CHECK_FAILED = gettext_noop(
+    "The file could not be checked because of an error on the server. Nothing was written; upload it again."
+)
+IMPORT_FAILED = gettext_noop(
+    "The import stopped because of an error on the server. Nothing was written; upload the file again."
+)
+ABANDONED = gettext_noop(
+    "The import did not finish: the server stopped while it ran. Nothing was written; upload the file again."
+)
+
+
 def import_check(job_id: int, *, workbook: Workbook | None = None) -> ImportJob:
-    """The preview: run the import and roll it back, keeping what it would create, update and leave, and its errors."""
+    """The preview: run the import and roll it back, keeping what it would create, update and leave, and its errors.
+    A job already checked (a task delivered twice) is left as it is."""
     job = ImportJob.objects.select_related("uploaded_by").get(pk=job_id)
-    outcome = _run(job, commit=False, workbook=workbook)
-    _store(job, outcome, State.READY if outcome.ok else State.INVALID, checked_at=timezone.now())
+    if job.state == State.VALIDATING:
+        try:
+            outcome = _run(job, commit=False, workbook=workbook)
+        except Exception:
+            logger.exception("import %s: the check failed", job.pk)
+            _fail(job, CHECK_FAILED)
+        else:
+            _store(job, outcome, State.READY if outcome.ok else State.INVALID, checked_at=timezone.now())
     job.refresh_from_db()
     return job
 
 
 def import_confirm(*, job: ImportJob) -> bool:
     """Start importing a checked job (once: a second click finds it already started). False if it is not ready."""
-    started = ImportJob.objects.filter(pk=job.pk, state=State.READY).update(state=State.COMMITTING)
+    # While it runs, committed_at is when the import began (to tell an abandoned one); once done, when it ended.
+    started = ImportJob.objects.filter(pk=job.pk, state=State.READY).update(
+        state=State.COMMITTING, committed_at=timezone.now()
+    )
     if not started:
         return False
     if job.row_count <= settings.IMPORT_SYNC_MAX_ROWS:
@@ -123,10 +186,34 @@ def import_confirm(*, job: ImportJob) -> bool:
 
 def import_commit(job_id: int) -> ImportJob:
     """Write every row in one transaction, or none (the data may have changed since the preview: then the errors are
-    kept and nothing is written)."""
+    kept and nothing is written, and the job fails). A job no longer importing (a task delivered twice) is left."""
     job = ImportJob.objects.select_related("uploaded_by").get(pk=job_id)
-    outcome = _run(job, commit=True)
-    committed_at = timezone.now() if outcome.ok else None
-    _store(job, outcome, State.DONE if outcome.ok else State.FAILED, committed_at=committed_at)
+    if job.state == State.COMMITTING:
+        try:
+            outcome = _run(job, commit=True)
+        except Exception:
+            logger.exception("import %s: the import failed", job.pk)
+            _fail(job, IMPORT_FAILED)
+        else:
+            committed_at = timezone.now() if outcome.ok else None
+            _store(job, outcome, State.DONE if outcome.ok else State.FAILED, committed_at=committed_at)
+            if not outcome.ok:
+                _remove_file(job)
     job.refresh_from_db()
     return job
+
+
+def import_fail_abandoned(jobs=None) -> int:
+    """End as failed the jobs (of the queryset `jobs`, or every job) still checking or importing after
+    ABANDONED_AFTER: whatever ran them stopped. Returns how many."""
+    cutoff = timezone.now() - ABANDONED_AFTER
+    stale = (ImportJob.objects.all() if jobs is None else jobs).filter(
+        Q(state=State.VALIDATING, uploaded_at__lt=cutoff)
+        | Q(state=State.COMMITTING, committed_at__lt=cutoff)
+        | Q(state=State.COMMITTING, committed_at__isnull=True, checked_at__lt=cutoff)
+    )
+    abandoned = list(stale)
+    for job in abandoned:
+        logger.warning("import %s: abandoned while %s", job.pk, job.state)
+        _fail(job, ABANDONED)
+    return len(abandoned)

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ecopark.access import measure_writers
 from ecopark.uploads import XLSX
-from measures.import_jobs import import_confirm, import_start, jobs_visible_to, progress_of
+from measures.import_jobs import import_confirm, import_fail_abandoned, import_start, jobs_visible_to, progress_of
 from measures.import_template import template_csv, template_xlsx
 from measures.models import ImportJob
 
@@ -36,6 +36,7 @@ def import_page(request):
             form.add_error("file", error)
         else:
             return redirect("measures:import_job", pk=job.pk)
+    import_fail_abandoned(jobs_visible_to(request.user))
     jobs = jobs_visible_to(request.user)[:20]
     return render(request, "measures/import.html", {"form": form, "jobs": jobs})
 
@@ -61,7 +62,11 @@ def import_template(request, fmt: str):
 
 
 def _job(request, pk: int) -> ImportJob:
-    return get_object_or_404(jobs_visible_to(request.user), pk=pk)
+    """The job, if this person may see it; one left running by a server that stopped is ended as failed first."""
+    job = get_object_or_404(jobs_visible_to(request.user), pk=pk)
+    if job.state in ImportJob.RUNNING and import_fail_abandoned(ImportJob.objects.filter(pk=job.pk)):
+        job.refresh_from_db()
+    return job
 
 
 @require_GET

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from ecopark.access import may_write_enterprises
 from ecopark.audit import audit_context
+from ecopark.locks import hold_until_commit
 from ecopark.spreadsheet import NOT_A_NUMBER, NumberReading, Workbook, column_letter, number_reading, parse_date
 from ecopark.spreadsheet import parse_number as _parse_number
 from ecopark.text import fold
@@ -46,6 +47,7 @@ from reports.services import rollup_once
 SAVING_LINES = 4
 FLOW_LINES = 3
 PLAN_LIMIT = 2000  # rows of the plan kept for the preview (the counts cover every row)
+IMPORT_LOCK = "measures.import"  # held by a running import's transaction (ecopark.locks)
 
 TEXT, NUMBER, YEAR, DATE, CHOICE, BOOL, CURRENCY, RESOURCE, UNIT = (
     "text",
@@ -571,6 +573,10 @@ class Importer:
                 return self.outcome
             try:
                 with transaction.atomic(), audit_context(actor=self.user, channel="import"), rollup_once():
+                    # One import (or preview: it writes, then rolls back) at a time: a second one waits here, then
+                    # reads the rows the first wrote, and finds them unchanged or updates them, as a second upload of
+                    # the same file does. Two imports of overlapping rows would otherwise lock them in two orders.
+                    hold_until_commit(IMPORT_LOCK)
                     self.done = 0
                     if "enterprises" in parsed:
                         self._enterprises(parsed["enterprises"])
@@ -884,7 +890,9 @@ class Importer:
                     break
             else:
                 if prefix == "saving":
-                    lines.append(SavingInput(resource, quantity, unit))
+                    # A minus sign typed in the file is the confirmation that the measure increases use (the
+                    # resource must still allow it): a spreadsheet has no tick box, and the sign is explicit.
+                    lines.append(SavingInput(resource, quantity, unit, negative_confirmed=quantity < 0))
                 else:
                     direction = row.values.get(f"{prefix}_{n}_direction") or ResourceFlow.Direction.FORWARD
                     lines.append(FlowInput(resource, quantity, unit, direction))
@@ -927,7 +935,11 @@ class Importer:
                 savings = None
             else:  # verified values stay with their resource
                 verified = {s.resource_id: s.verified_quantity for s in measure.savings.all()}
-                savings = [SavingInput(s.resource, s.quantity, s.unit, verified.get(s.resource.pk)) for s in savings]
+                savings = [
+                    SavingInput(s.resource, s.quantity, s.unit, v, s.negative_confirmed or (v is not None and v < 0))
+                    for s in savings
+                    for v in [verified.get(s.resource.pk)]
+                ]
         if flows is not None:
             old = sorted((f.resource_id, f.quantity.normalize(), f.unit, f.direction) for f in measure.flows.all())
             new = sorted((f.resource.pk, f.quantity.normalize(), f.unit, f.direction) for f in flows)

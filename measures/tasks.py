@@ -21,7 +21,8 @@ def recompute_measure_co2e(measure_ids: list[int]) -> int:
 
 @shared_task(acks_late=True)
 def import_check_task(job_id: int) -> str:
-    """Check a large import (a preview: nothing is written)."""
+    """Check a large import (a preview: nothing is written). Delivered twice, the second finds it checked; an error
+    ends the job as failed, with its message."""
     from measures.import_jobs import import_check
 
     return import_check(job_id).state
@@ -29,7 +30,17 @@ def import_check_task(job_id: int) -> str:
 
 @shared_task(acks_late=True)
 def import_commit_task(job_id: int) -> str:
-    """Write a checked import, all rows or none."""
+    """Write a checked import, all rows or none. Delivered twice, the second finds it done; an error ends the job as
+    failed, with its message."""
     from measures.import_jobs import import_commit
 
     return import_commit(job_id).state
+
+
+@shared_task(acks_late=True)
+def import_fail_abandoned_task() -> int:
+    """End the import jobs left checking or importing past their time (a worker that died): failed, with the message,
+    and their files removed. Safe to run at any time."""
+    from measures.import_jobs import import_fail_abandoned
+
+    return import_fail_abandoned()

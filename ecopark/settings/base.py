@@ -223,6 +223,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.rollup_pending",
         "schedule": 300.0,
     },
+    "imports-abandoned-sweep": {  # import jobs whose worker died: failed, with their message, files removed
+        "task": "measures.tasks.import_fail_abandoned_task",
+        "schedule": 900.0,
+    },
 }
 # Seconds to wait after a change before the incremental roll-up runs, so that an import makes one run, not many.
 ROLLUP_DEBOUNCE_SECONDS = env_int("ROLLUP_DEBOUNCE_SECONDS", default=2)
@@ -237,13 +241,24 @@ LOGGING = {
 
 
 def database_settings(url: str) -> dict:
-    """DATABASES from a DATABASE_URL, with persistent connections and health checks on PostgreSQL."""
+    """DATABASES from a DATABASE_URL, with persistent connections and health checks on PostgreSQL.
+
+    The embedded SQLite is set up for a few people at once: WAL lets readers go on while one writes; every transaction
+    takes the write lock when it begins (IMMEDIATE), so two writers queue for up to `timeout` seconds instead of one
+    failing at once with "database is locked" when both started by reading.
+    """
     import dj_database_url
 
     config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
     if config["ENGINE"].endswith("sqlite3"):
         config["CONN_MAX_AGE"] = 0
-        config.setdefault("OPTIONS", {})["timeout"] = 20
+        config.setdefault("OPTIONS", {}).update(
+            {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            }
+        )
     return {"default": config}
 
 
