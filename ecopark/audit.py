@@ -74,13 +74,20 @@ def _reader(field: models.Field):
     return _plain
 
 
+# Recorded though not editable: the edit counter says which save a change belonged to (an edit conflict lists what
+# was saved since the version an editor started from); it is not shown as a change.
+VERSION_FIELD = "version"
+
+
 @functools.cache
 def _audited_fields(model) -> tuple[models.Field, ...]:
     # Computed figures (editable=False) follow from the audited values and are not changes anyone made.
     return tuple(
         field
         for field in model._meta.concrete_fields
-        if not field.primary_key and field.editable and field.attname not in IGNORED_FIELDS
+        if not field.primary_key
+        and (field.editable or field.attname == VERSION_FIELD)
+        and field.attname not in IGNORED_FIELDS
     )
 
 
@@ -184,15 +191,34 @@ def readable_history(entries) -> list[dict]:
             labels[model] = _field_labels(model) if model else {}
         # A line's link to its parent says nothing on the parent's own page.
         parent_link = PARENT_FIELDS.get(f"{entry.content_type.app_label}.{entry.content_type.model}", (None, None))[1]
+        changes = [
+            (labels[model].get(field, field), _as_text(old), _as_text(new))
+            for field, (old, new) in entry.changes.items()
+            if field not in (parent_link, VERSION_FIELD)
+        ]
+        if not changes and entry.action == "update":
+            continue  # a save that changed only lines: the lines' own entries say what changed
         rows.append(
             {
                 "entry": entry,
                 "what": model._meta.verbose_name if model else entry.content_type.model,
-                "changes": [
-                    (labels[model].get(field, field), _as_text(old), _as_text(new))
-                    for field, (old, new) in entry.changes.items()
-                    if field != parent_link
-                ],
+                "changes": changes,
             }
         )
     return rows
+
+
+def entries_as_data(entries) -> list[dict]:
+    """Audit entries as plain data (for an API answer): when, who, through which channel, which record, and each
+    field's old and new value as stored."""
+    return [
+        {
+            "at": entry.at.isoformat(),
+            "actor": entry.actor.get_username() if entry.actor else None,
+            "channel": entry.channel,
+            "action": entry.action,
+            "record": entry.object_repr,
+            "changes": {field: values for field, values in entry.changes.items() if field != VERSION_FIELD},
+        }
+        for entry in entries
+    ]

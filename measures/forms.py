@@ -52,7 +52,8 @@ class ResourceChoiceField(forms.ModelChoiceField):
 
 
 # Which field of a row a line builder's error belongs to, by the error's code.
-LINE_ERRORS = {"unit": "unit", "negative": "quantity", "not_positive": "quantity", "implausible": "quantity"}
+LINE_ERRORS = {"unit": "unit", "negative": "quantity", "not_positive": "quantity", "implausible": "quantity",
+               "negative_unconfirmed": "negative_confirmed"}  # fmt: skip
 
 
 class LineForm(forms.Form):
@@ -68,6 +69,13 @@ class LineForm(forms.Form):
         label=gettext_lazy("Quantity per year"), max_digits=18, decimal_places=4, localize=True
     )
     unit = forms.ChoiceField(label=gettext_lazy("Unit"), choices=UNIT_CHOICES)
+
+    def has_changed(self) -> bool:
+        """A row with neither a resource nor a quantity is a blank row, whatever its unit and direction say (their
+        selects always send a value)."""
+        if self.is_bound and not any(self.data.get(self.add_prefix(name)) for name in ("resource", "quantity")):
+            return False
+        return super().has_changed()
 
     def clean(self):
         data = super().clean()
@@ -88,10 +96,20 @@ class SavingForm(LineForm):
         localize=True,
         required=False,
     )
+    negative_confirmed = forms.BooleanField(
+        label=gettext_lazy("I confirm this saving is negative (the measure increases use)"),
+        required=False,
+    )
 
     def to_input(self) -> SavingInput:
         data = self.cleaned_data
-        return SavingInput(data["resource"], data["quantity"], data["unit"], data.get("verified_quantity"))
+        return SavingInput(
+            data["resource"],
+            data["quantity"],
+            data["unit"],
+            data.get("verified_quantity"),
+            negative_confirmed=bool(data.get("negative_confirmed")),
+        )
 
 
 class FlowForm(LineForm):
@@ -110,9 +128,15 @@ FlowFormSet = forms.formset_factory(FlowForm, extra=0, can_delete=True, max_num=
 
 
 def lines_of(formset) -> list:
-    """The rows kept (not removed, not left blank) as service inputs."""
+    """The rows kept as service inputs: every row the form was opened with (stored lines, changed or not) and every
+    added row that was filled in, less the rows marked for removal."""
     removed = formset.deleted_forms
-    return [form.to_input() for form in formset.forms if form.has_changed() and form not in removed]
+    stored = formset.initial_form_count()
+    return [
+        form.to_input()
+        for index, form in enumerate(formset.forms)
+        if (index < stored or form.has_changed()) and form not in removed
+    ]
 
 
 class Parties:
@@ -149,6 +173,9 @@ class MeasureForm(forms.ModelForm):
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     editing_since = forms.DateTimeField(widget=forms.HiddenInput, required=False)
+    # What the measure was when the form was opened (signed), so that a conflict can tell this person's changes
+    # from someone else's.
+    opened = forms.CharField(widget=forms.HiddenInput, required=False)
 
     COMMON = [
         "reference", "title_vi", "title_en", "description_vi", "description_en", "identified_on", "estimate_year",

@@ -11,15 +11,9 @@ from measures.models import Measure, MeasureSaving, Resource
 from measures.services import CO2E_PLACES
 from parks.selectors import visible_park_ids
 
-LIVE = ~Q(status__in=Measure.CLOSED_STATUSES)
-PROPOSED_OR_LATER = Q(
-    status__in=[
-        Measure.Status.PROPOSED,
-        Measure.Status.ACCEPTED,
-        Measure.Status.IMPLEMENTED,
-        Measure.Status.VERIFIED,
-    ]
-)
+LIVE = Q(status__in=Measure.POTENTIAL_STATUSES)  # the live pipeline: the potential stage
+# Options proposed to their enterprise: the live pipeline past identification (the seed's "295 of 612").
+PROPOSED_OR_LATER = Q(status__in=[s for s in Measure.POTENTIAL_STATUSES if s != Measure.Status.IDENTIFIED])
 
 
 QUANTITY_PLACES = Decimal("0.0001")
@@ -138,3 +132,20 @@ def measure_rows(rows: list[dict], *, register_version: str | None = None) -> li
             setattr(measure, field, enterprises.get(row[f"{field}_id"]))
         page.append(measure)
     return page
+
+
+def changes_since(measure: Measure, version: int | None) -> list | None:
+    """What was saved to the measure and its lines since `version` (audit entries, oldest first): everything from the
+    save that moved the version on from `version`. None when the trail does not say (entries older than the
+    version's recording)."""
+    from ecopark.audit import VERSION_FIELD, history_of
+
+    if version is None:
+        return None
+    since = []
+    for entry in history_of(measure).order_by("-id"):
+        since.append(entry)
+        moved = entry.changes.get(VERSION_FIELD)
+        if entry.content_type.model_class() is Measure and moved and moved[0] is not None and moved[0] <= version:
+            return since[::-1]
+    return None

@@ -5,7 +5,6 @@ nowhere else (`figures_recompute`). Every writer marks the roll-up in its own tr
 """
 
 import datetime
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -20,6 +19,7 @@ from django.utils.translation import gettext as _
 from ecopark.audit import record_created
 from ecopark.bulk import insert_many, insert_rows
 from ecopark.counts import bump_count_version
+from ecopark.locks import hold_until_commit
 from ecopark.uploads import EVIDENCE_TYPES, check_upload, stored_name
 from measures.models import (
     SINK_FIELDS,
@@ -31,11 +31,12 @@ from measures.models import (
     ExchangeRate,
     Measure,
     MeasureSaving,
+    PlausibilityWindow,
     Resource,
     ResourceFlow,
     StatusChange,
 )
-from measures.units import UnitError, convert
+from measures.units import UnitError, convert, uses_density
 from reports.services import rollup_mark_changing, rollup_mark_created
 
 Status = Measure.Status
@@ -72,6 +73,9 @@ class SavingInput:
     quantity: Decimal
     unit: str
     verified_quantity: Decimal | None = None
+    # A negative quantity (the measure raises the use, e.g. electricity after a fuel switch) is taken only when the
+    # person entering it said so: a minus typed by mistake would lower every total silently.
+    negative_confirmed: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,12 +107,23 @@ def to_canonical(resource: Resource, quantity: Decimal, unit: str) -> Decimal:
 
 
 def saving_line(measure: Measure, line: SavingInput) -> MeasureSaving:
-    """An unsaved saving row for the measure, validated and converted to the canonical unit."""
-    if line.quantity < 0 and not line.resource.allows_negative_saving:
-        raise ValidationError(
-            _("%(resource)s: a saving cannot be negative.") % {"resource": line.resource.name}, code="negative"
-        )
+    """An unsaved saving row for the measure, validated and converted to the canonical unit. A negative quantity
+    (estimated or verified) needs a resource that allows it and the entrant's confirmation."""
     verified = line.verified_quantity
+    if line.quantity < 0 or (verified is not None and verified < 0):
+        if not line.resource.allows_negative_saving:
+            raise ValidationError(
+                _("%(resource)s: a saving cannot be negative.") % {"resource": line.resource.name}, code="negative"
+            )
+        if not line.negative_confirmed:
+            raise ValidationError(
+                _(
+                    "%(resource)s: the saving is negative, so the measure increases its use. If that is right, tick "
+                    "the confirmation; otherwise remove the minus sign."
+                )
+                % {"resource": line.resource.name},
+                code="negative_unconfirmed",
+            )
     return MeasureSaving(
         measure=measure,
         resource=line.resource,
@@ -156,9 +171,35 @@ def record_first_status(measure: Measure, *, changed_by) -> StatusChange:
 
 
 def _check_shape(measure: Measure) -> None:
-    """The park follows the enterprise for RECP; both kinds pass model validation."""
+    """The park follows the enterprise for RECP; both kinds pass model validation and are plausible."""
     align_park(measure)
     measure.full_clean()
+    _check_plausible(measure)
+
+
+def _check_plausible(measure: Measure, window: PlausibilityWindow | None = None) -> None:
+    """Dates that cannot be known yet (in the future) and estimate years outside the register's window are refused,
+    by field. On an edit only values that change are checked: a measure saved before the window was narrowed keeps
+    its year until someone changes it."""
+    window = window or PlausibilityWindow.current()
+    today = timezone.localdate()
+    stored = {}
+    if measure.pk is not None:
+        fields = ("identified_on", "estimate_year", "implemented_on", "verified_on")
+        stored = Measure.objects.filter(pk=measure.pk).values(*fields).first() or {}
+    errors: dict[str, str] = {}
+    for field in ("identified_on", "implemented_on", "verified_on"):
+        value = getattr(measure, field)
+        if value is not None and value > today and stored.get(field) != value:
+            errors[field] = _("The date cannot be in the future.")
+    year, earliest, latest = measure.estimate_year, window.earliest_estimate_year, window.latest_year(today)
+    if year is not None and stored.get("estimate_year") != year and not earliest <= year <= latest:
+        errors["estimate_year"] = _(
+            "The year of the estimate must be between %(earliest)s and %(latest)s (the register's plausibility "
+            "window, which an administrator can change)."
+        ) % {"earliest": earliest, "latest": latest}
+    if errors:
+        raise ValidationError(errors)
 
 
 def _check_unique_resources(lines: Iterable[SavingInput]) -> None:
@@ -182,7 +223,12 @@ def _check_currency(measure: Measure, rates: "RateTable") -> None:
 
 
 def next_reference(park) -> str:
-    """A free reference for a new measure in a park: `<park code>-<n>`, one more than the highest in use."""
+    """A free reference for a new measure in a park: `<park code>-<n>`, one more than the highest in use.
+
+    Holds the park's numbering lock until the transaction ends, so that two measures created at the same moment
+    never draw the same number (the second waits until the first is saved, then counts it).
+    """
+    hold_until_commit(f"measures.reference:{park.pk}")
     prefix = f"{park.code}-"
     taken = Measure.objects.filter(reference__startswith=prefix).values_list("reference", flat=True)
     numbers = [int(ref[len(prefix) :]) for ref in taken if ref[len(prefix) :].isdigit()]
@@ -205,10 +251,24 @@ def measure_create(
     _check_currency(measure, RateTable())
     measure.created_by = created_by
     align_park(measure)
-    if not measure.reference and measure.park_id is not None:
+    numbered = not measure.reference and measure.park_id is not None
+    if numbered:
         measure.reference = next_reference(measure.park)
     _check_shape(measure)
-    measure.save()
+    for attempt in range(3):
+        try:
+            with transaction.atomic():  # a savepoint: a reference taken meanwhile is answered, the transaction kept
+                measure.save()
+            break
+        except IntegrityError:
+            if not Measure.objects.filter(reference=measure.reference).exists():
+                raise  # another constraint: a programming error, not something the person can correct
+            if not numbered or attempt == 2:
+                raise ValidationError(
+                    {"reference": _("Another measure was saved with this reference a moment ago; choose another.")}
+                ) from None
+            # Numbered here, but taken by a writer that does not number (an import, a typed reference): count again.
+            measure.reference = next_reference(measure.park)
     record_created(MeasureSaving.objects.bulk_create([saving_line(measure, line) for line in savings]))
     record_created(ResourceFlow.objects.bulk_create([flow_line(measure, line) for line in flows]))
     record_first_status(measure, changed_by=created_by)
@@ -220,11 +280,17 @@ def measure_create(
 
 @dataclass
 class NewMeasure:
-    """A measure to create in bulk, as entered: the unsaved measure (first status set) and its lines."""
+    """A measure to create in bulk, as entered: the unsaved measure (first status set) and its lines.
+
+    `history` is for a register carried over whole (the demo programme): the status steps the measure already took,
+    as (status, effective date, reason), oldest first; such a measure may arrive verified, its measured values in its
+    savings. Without it, the measure's first status is its history.
+    """
 
     measure: Measure
     savings: list[SavingInput]
     flows: list[FlowInput]
+    history: list[tuple[str, datetime.date, str]] | None = None
 
 
 # Not checked field by field in bulk: foreign keys the caller resolved from rows it loaded (one query each
@@ -248,7 +314,7 @@ def measures_create_many(
     Returns the errors by item index: when there is any, nothing is written. With `write=False`, only checks (the
     database's own constraints excepted). Run inside the caller's transaction.
     """
-    factors, rates = FactorTable(), RateTable()
+    factors, rates, window = FactorTable(), RateTable(), PlausibilityWindow.current()
     errors: dict[int, list] = {}
     lines: list[tuple[Measure, list[MeasureSaving], list[ResourceFlow]]] = []
     today = timezone.localdate()
@@ -257,7 +323,7 @@ def measures_create_many(
         try:
             if item.flows and measure.kind != Measure.Kind.IS:
                 raise ValidationError(_("Only a symbiosis exchange has resource flows."), code="flows")
-            if measure.status == Status.VERIFIED:
+            if measure.status == Status.VERIFIED and item.history is None:
                 raise ValidationError(
                     {"status": _("A measure is verified on its page, with the measured values and the evidence.")}
                 )
@@ -270,6 +336,7 @@ def measures_create_many(
             align_park(measure)
             measure.created_by = created_by
             measure.clean_fields(exclude=_NOT_CHECKED_IN_BULK)
+            _check_plausible(measure, window)
             savings = [saving_line(measure, line) for line in item.savings]
             flows = [flow_line(measure, line) for line in item.flows]
         except ValidationError as error:
@@ -296,21 +363,16 @@ def measures_create_many(
     record_created(insert_many(ResourceFlow, flows, batch_size=batch_size))
     insert_many(Co2eTrailLine, [line for m in measures for line in m._trail], batch_size=batch_size)
     changed_by_id = getattr(created_by, "pk", None)
-    insert_rows(
-        StatusChange,
-        [
-            {
-                "measure_id": m.pk,
-                "from_status": "",
-                "to_status": m.status,
-                "changed_by_id": changed_by_id,
-                "effective_on": _first_status_on(m),
-                "reason": m.status_reason,
-            }
-            for m in measures
-        ],
-        batch_size=batch_size,
-    )
+    steps = []
+    for item in items:
+        m = item.measure
+        history = item.history or [(m.status, _first_status_on(m), m.status_reason)]
+        previous = ""
+        for to_status, effective_on, reason in history:
+            steps.append({"measure_id": m.pk, "from_status": previous, "to_status": to_status,
+                          "changed_by_id": changed_by_id, "effective_on": effective_on, "reason": reason})  # fmt: skip
+            previous = to_status
+    insert_rows(StatusChange, steps, batch_size=batch_size)
     rollup_mark_created([m.pk for m in measures])
     return {}
 
@@ -338,18 +400,28 @@ class Preview:
 
 
 def measure_preview(*, measure: Measure, savings: list[SavingInput], flows: list[FlowInput] | None = None) -> Preview:
-    """Create the measure inside a transaction that is then rolled back, and return the figures it got.
-
-    The preview cannot differ from what saving gives: it is saving. Validation errors are raised as on saving.
-    """
-    with transaction.atomic():
-        if measure.pk is not None or not measure.reference:
-            measure.pk = None
-            measure.reference = f"preview-{uuid.uuid4().hex[:12]}"
-        saved = measure_create(measure=measure, savings=savings, flows=flows)
-        preview = Preview(measure=saved, trail=list(saved.co2e_trail.select_related("resource", "factor")))
-        transaction.set_rollback(True)
-    return preview
+    """The figures the measure would get, checked as `measure_create` checks it and worked out by the one figures
+    engine (`figures_of`) on the unsaved lines; nothing is written, so a preview never waits for a save or holds one
+    up (SQLite takes one writer at a time). Validation errors are raised as on saving."""
+    flows = flows or []
+    if flows and measure.kind != Measure.Kind.IS:
+        raise ValidationError(_("Only a symbiosis exchange has resource flows."), code="flows")
+    _check_unique_resources(savings)
+    rates = RateTable()
+    _check_currency(measure, rates)
+    reference = measure.reference
+    measure.reference = reference or "preview"  # numbered on saving
+    try:
+        _check_shape(measure)
+    finally:
+        measure.reference = reference
+    lines = [saving_line(measure, line) for line in savings]
+    for line in flows:
+        flow_line(measure, line)
+    fields, trail = figures_of(measure, lines, FactorTable(), rates)
+    for name, value in fields.items():
+        setattr(measure, name, value)
+    return Preview(measure=measure, trail=trail)
 
 
 class StaleEdit(ValidationError):
@@ -366,6 +438,77 @@ EDITABLE_FIELDS = (
 )  # fmt: skip
 
 
+def _differs(measure: Measure, name: str, value) -> bool:
+    """Whether setting the field `name` to `value` would change what is stored (1.0 and 1.0000 are the same)."""
+    field = Measure._meta.get_field(name)
+    current = getattr(measure, field.attname)
+    if field.is_relation:
+        value = getattr(value, "pk", value)
+    elif value is not None and current is not None:
+        value = field.to_python(value)
+    if value in ("", None) and current in ("", None):
+        return False
+    return current != value
+
+
+@dataclass
+class LinePlan:
+    """How a measure's stored lines become the lines given: which stay untouched, change, go or come."""
+
+    updates: list
+    deletes: list
+    creates: list
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.updates or self.deletes or self.creates)
+
+
+def _plan_lines(stored: list, wanted: list, *, key, values) -> LinePlan:
+    """Match each wanted line to a stored one: an equal line stays as it is (same row, no audit entry); a line of the
+    same key with other values is changed in place; the rest are removed or added."""
+    unmatched = list(stored)
+    pending = []
+    for row in wanted:
+        twin = next((s for s in unmatched if key(s) == key(row) and values(s) == values(row)), None)
+        if twin is None:
+            pending.append(row)
+        else:
+            unmatched.remove(twin)
+    updates, creates = [], []
+    for row in pending:
+        twin = next((s for s in unmatched if key(s) == key(row)), None)
+        if twin is None:
+            creates.append(row)
+        else:
+            unmatched.remove(twin)
+            updates.append((twin, row))
+    return LinePlan(updates=updates, deletes=unmatched, creates=creates)
+
+
+def _saving_values(line: MeasureSaving) -> tuple:
+    return line.quantity, line.unit, line.verified_quantity
+
+
+def _flow_values(line: ResourceFlow) -> tuple:
+    return line.quantity, line.unit, line.direction
+
+
+SAVING_VALUE_FIELDS = ["quantity", "unit", "quantity_canonical", "verified_quantity", "verified_quantity_canonical"]
+FLOW_VALUE_FIELDS = ["quantity", "unit", "quantity_canonical", "direction"]
+
+
+def _apply_lines(model, plan: LinePlan, fields: list[str]) -> None:
+    for stored, row in plan.updates:
+        for name in fields:
+            setattr(stored, name, getattr(row, name))
+        stored.save(update_fields=fields)
+    for stored in plan.deletes:
+        stored.delete()
+    if plan.creates:
+        record_created(model.objects.bulk_create(plan.creates))
+
+
 @transaction.atomic
 def measure_update(
     *,
@@ -376,7 +519,9 @@ def measure_update(
     expected_version: int | None = None,
     changed_by=None,
 ) -> Measure:
-    """Change a measure's fields (and replace its savings or flows when given); refuse a stale edit."""
+    """Change a measure's fields and lines (the savings or flows given are what the measure has afterwards); refuse a
+    stale edit. Lines given as they are stored stay untouched; a save that changes nothing writes nothing (no audit
+    entry, the version stays)."""
     measure = Measure.objects.select_for_update().get(pk=measure_id)
     if expected_version is not None and measure.version != expected_version:
         raise StaleEdit(
@@ -388,22 +533,37 @@ def measure_update(
         raise ValidationError(
             _("These fields cannot be changed here: %(fields)s.") % {"fields": ", ".join(sorted(unknown))}
         )
-    rollup_mark_changing([measure.pk])
-    for field, value in changes.items():
+    changed = {field: value for field, value in changes.items() if _differs(measure, field, value)}
+    for field, value in changed.items():
         setattr(measure, field, value)
-    _check_currency(measure, RateTable())
-    _check_shape(measure)
-    measure.version += 1
-    measure.save()
+    if changed:
+        _check_currency(measure, RateTable())
+        _check_shape(measure)
+    saving_plan = flow_plan = LinePlan([], [], [])
     if savings is not None:
         _check_unique_resources(savings)
-        measure.savings.all().delete()
-        record_created(MeasureSaving.objects.bulk_create([saving_line(measure, line) for line in savings]))
+        saving_plan = _plan_lines(
+            list(measure.savings.order_by("pk")),
+            [saving_line(measure, line) for line in savings],
+            key=lambda line: line.resource_id,
+            values=_saving_values,
+        )
     if flows is not None:
         if flows and measure.kind != Measure.Kind.IS:
             raise ValidationError(_("Only a symbiosis exchange has resource flows."), code="flows")
-        measure.flows.all().delete()
-        record_created(ResourceFlow.objects.bulk_create([flow_line(measure, line) for line in flows]))
+        flow_plan = _plan_lines(
+            list(measure.flows.order_by("pk")),
+            [flow_line(measure, line) for line in flows],
+            key=lambda line: (line.resource_id, line.direction),
+            values=_flow_values,
+        )
+    if not (changed or saving_plan.changes or flow_plan.changes):
+        return measure
+    rollup_mark_changing([measure.pk])
+    measure.version += 1
+    measure.save()
+    _apply_lines(MeasureSaving, saving_plan, SAVING_VALUE_FIELDS)
+    _apply_lines(ResourceFlow, flow_plan, FLOW_VALUE_FIELDS)
     figures_recompute(Measure.objects.filter(pk=measure.pk))
     measure.refresh_from_db()
     return measure
@@ -411,8 +571,12 @@ def measure_update(
 
 @transaction.atomic
 def measure_delete(*, measure_id: int, deleted_by=None) -> None:
-    """Delete a measure with its savings, flows and history; the roll-up stops counting it."""
-    measure = Measure.objects.select_for_update().get(pk=measure_id)
+    """Delete a measure with its savings, flows and history; the roll-up stops counting it. Every channel deletes
+    through here (pages, API, the admin's delete and bulk delete). A measure deleted a moment earlier by someone else
+    is gone as asked: nothing to do."""
+    measure = Measure.objects.select_for_update().filter(pk=measure_id).first()
+    if measure is None:
+        return
     rollup_mark_changing([measure.pk])
     measure.delete()
 
@@ -489,7 +653,8 @@ def _measured_savings(measure: Measure, verified: dict[int, Decimal]) -> list[Me
     if len(measured) != len(verified):
         raise ValidationError(_("A verified value names a saving this measure does not have."), code="saving")
     for saving in measured:
-        line = saving_line(measure, SavingInput(saving.resource, verified[saving.pk], saving.unit))
+        # A measured value is what the meter says: a measured increase needs no tick on the estimate's form.
+        line = saving_line(measure, SavingInput(saving.resource, verified[saving.pk], saving.unit, None, True))
         saving.verified_quantity = line.quantity
         saving.verified_quantity_canonical = line.quantity_canonical
     return measured
@@ -616,6 +781,9 @@ def figures_of(
                     density_t_per_m3=density,
                 )
                 verified_fossil += (verified * factor.value).quantize(CO2E_PLACES)
+        # The trail starts from the saving as entered (10,000 L of diesel), with the density that took it to the
+        # factor's unit (0.84 t/m3, and where that figure comes from), so that every step can be checked by hand.
+        density_used = density if uses_density(saving.unit, factor.per_unit) else None
         trail.append(
             Co2eTrailLine(
                 measure=measure,
@@ -628,6 +796,10 @@ def figures_of(
                 basis=factor.basis,
                 result_t=result,
                 note=note,
+                entered_quantity=saving.quantity,
+                entered_unit=saving.unit,
+                density_t_per_m3=density_used,
+                density_source=resource.density_source if density_used is not None else "",
             )
         )
     usd, vnd, cost_note = _costs(measure, rates)
@@ -670,16 +842,22 @@ def figures_recompute(measures: QuerySet[Measure]) -> int:
 
 @transaction.atomic
 def measures_follow_enterprise(*, enterprise) -> int:
-    """An enterprise moved to another park: its RECP measures now count there (the roll-up is told)."""
-    moved = list(
-        Measure.objects.filter(enterprise=enterprise, kind=Measure.Kind.RECP)
+    """An enterprise moved to another park: its RECP measures now count there (the roll-up is told).
+
+    The caller holds the enterprise's row lock (and writes the row afterwards, see `enterprise_update`); the measures
+    are locked next, in pk order, and only then are the roll-up's marks written: the order every writer of measures
+    takes its locks in, so that none waits in a circle.
+    """
+    moving = list(
+        Measure.objects.select_for_update()
+        .filter(enterprise=enterprise, kind=Measure.Kind.RECP)
         .exclude(park_id=enterprise.park_id)
-        .values_list("pk", flat=True)
+        .order_by("pk")
     )
-    if moved:
-        rollup_mark_changing(moved)
-        for measure in Measure.objects.filter(pk__in=moved):
+    if moving:
+        rollup_mark_changing([measure.pk for measure in moving])
+        for measure in moving:
             measure.park_id = enterprise.park_id
             measure.version += 1
             measure.save(update_fields=["park", "version", "updated_at"])
-    return len(moved)
+    return len(moving)

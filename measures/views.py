@@ -5,10 +5,12 @@ through the measure services, and the forms only shape input.
 """
 
 import datetime
+from decimal import Decimal
 
 from django.contrib import messages
+from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ecopark.access import may_write_measures, measure_writers, page_readers
-from ecopark.audit import history_of, readable_history
+from ecopark.audit import history_of, readable_history, snapshot
 from ecopark.forms import add_service_errors
 from ecopark.listing import Column, ListPage
 from measures.filtersets import MeasurePageFilterSet
@@ -29,9 +31,10 @@ from measures.forms import (
     SavingFormSet,
     TransitionForm,
     lines_of,
+    party_value,
 )
 from measures.models import SINK_FIELDS, SOURCE_FIELDS, Co2eTrailLine, Evidence, Measure, MeasureSaving, ResourceFlow
-from measures.selectors import measures_visible_to
+from measures.selectors import changes_since, measures_visible_to
 from measures.services import (
     EDITABLE_FIELDS,
     StaleEdit,
@@ -78,6 +81,8 @@ COLUMNS = [
     Column("water_m3", gettext_lazy("m³/yr"), lambda m: m.water_m3, ("water_m3",), True),
     Column("cost_usd", gettext_lazy("USD/yr"), lambda m: m.cost_usd, ("cost_usd",), True),
     Column("co2e_t", gettext_lazy("tCO₂e/yr"), lambda m: m.co2e_t, ("co2e_t",), True),
+    Column("increase", gettext_lazy("Increases use of a resource"),
+           lambda m: _("yes") if m.has_increase else _("no"), listed=False),
 ]  # fmt: skip
 
 
@@ -96,6 +101,7 @@ def measure_list(request):
         measures_visible_to(request.user)
         .select_related(*PARTIES)
         .defer("description_vi", "description_en", "search_text", "co2e_justification", "figures_note")
+        .annotate(has_increase=Exists(MeasureSaving.objects.filter(measure=OuterRef("pk"), quantity__lt=0)))
     )
     listing = ListPage(
         request,
@@ -159,7 +165,8 @@ def _plain(quantity):
 
 def _formsets(kind: str, data=None, *, savings=(), flows=()):
     saving_rows = [{"resource": s.resource, "quantity": _plain(s.quantity), "unit": s.unit,
-                    "verified_quantity": _plain(s.verified_quantity)} for s in savings]  # fmt: skip
+                    "verified_quantity": _plain(s.verified_quantity),
+                    "negative_confirmed": s.is_increase} for s in savings]  # fmt: skip
     flow_rows = [{"resource": f.resource, "quantity": _plain(f.quantity), "unit": f.unit, "direction": f.direction}
                  for f in flows]  # fmt: skip
     saving_set = SavingFormSet(data, prefix="savings", initial=saving_rows or None)
@@ -238,74 +245,153 @@ def _changes(form, kind: str) -> dict:
     return changes
 
 
+OPENED_SALT = "measures.edit.opened"
+LINE_PLACES = Decimal("0.0001")
+
+
+def _q(value) -> str | None:
+    return None if value is None else str(Decimal(value).quantize(LINE_PLACES))
+
+
+def _lines_state(savings, flows) -> dict:
+    """Lines as comparable values: stored rows and service inputs give the same state for the same lines."""
+
+    def rid(line):
+        return line.resource.pk if getattr(line, "resource", None) is not None else line.resource_id
+
+    return {
+        "savings": sorted([rid(s), _q(s.quantity), s.unit, _q(s.verified_quantity)] for s in savings),
+        "flows": sorted([rid(f), _q(f.quantity), f.unit, f.direction] for f in flows),
+    }
+
+
+def _state(measure: Measure, savings, flows) -> dict:
+    return {"fields": snapshot(measure), **_lines_state(savings, flows)}
+
+
+def _stored_lines(measure: Measure) -> tuple[list, list]:
+    return list(measure.savings.select_related("resource")), list(measure.flows.select_related("resource"))
+
+
+def _form_attnames(form, kind: str) -> dict[str, tuple[str, ...]]:
+    """The form's fields that hold the measure's values, by the attnames they set."""
+    names = {}
+    for name in form.fields:
+        if name in EDITABLE_FIELDS:
+            names[name] = (Measure._meta.get_field(name).attname,)
+    if kind == Measure.Kind.IS:
+        names["source"] = tuple(f"{f}_id" for f in SOURCE_FIELDS)
+        names["sink"] = tuple(f"{f}_id" for f in SINK_FIELDS)
+    return names
+
+
+def _form_value(current: Measure, name: str):
+    """The current value of a form field, as the form would post it."""
+    if name == "source":
+        return party_value(current, SOURCE_FIELDS)
+    if name == "sink":
+        return party_value(current, SINK_FIELDS)
+    field = Measure._meta.get_field(name)
+    value = getattr(current, field.attname)
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        value = value.normalize()
+    return str(value) if field.is_relation else formats.localize_input(value)
+
+
 @require_http_methods(["GET", "POST"])
 @measure_writers
 def measure_edit(request, pk: int):
-    """Change a measure. A save made on a version someone else has changed since is refused, shows what they changed,
-    and keeps what this person typed so that nothing of either edit is lost."""
+    """Change a measure. Every stored line is shown and posted back, so what is not touched stays as it is. A save
+    made on a version someone else has saved since (another person, or the same one in another tab) is refused, shows
+    what was saved since, and keeps both: fields this person did not touch take the newer values, theirs stay."""
     measure = _visible_measure(request, pk)
     kind = measure.kind
-    data = request.POST if request.method == "POST" else None
-    form = FORMS[kind](data, instance=measure, user=request.user)
-    saving_set, flow_set = _formsets(kind, data, savings=measure.savings.select_related("resource"),
-                                     flows=measure.flows.select_related("resource"))  # fmt: skip
-    if data is not None and _all_valid(form, saving_set, flow_set):
+    savings, flows = _stored_lines(measure)
+    if request.method == "GET":
+        opened = signing.dumps(_state(measure, savings, flows), salt=OPENED_SALT)
+        form = FORMS[kind](instance=measure, user=request.user, initial={"opened": opened})
+        saving_set, flow_set = _formsets(kind, savings=savings, flows=flows)
+        return _render_form(request, form, saving_set, flow_set, kind=kind, measure=measure)
+    form = FORMS[kind](request.POST, instance=measure, user=request.user)
+    saving_set, flow_set = _formsets(kind, request.POST, savings=savings, flows=flows)
+    if _all_valid(form, saving_set, flow_set):
+        new_savings = lines_of(saving_set)
+        new_flows = lines_of(flow_set) if flow_set is not None else None
         try:
-            measure_update(
+            saved = measure_update(
                 measure_id=measure.pk,
                 changes=_changes(form, kind),
-                savings=lines_of(saving_set),
-                flows=lines_of(flow_set) if flow_set is not None else None,
+                savings=new_savings,
+                flows=new_flows,
                 expected_version=form.cleaned_data.get("version"),
                 changed_by=request.user,
             )
         except StaleEdit as error:
-            current = Measure.objects.get(pk=pk)
-            conflict = _conflict(request, current, form, error)
-            form = FORMS[kind](_merged(form, conflict["entries"], current), instance=current, user=request.user)
-            form.is_valid()
-            return _render_form(request, form, saving_set, flow_set, kind=kind, measure=measure, conflict=conflict,
-                                status=409)  # fmt: skip
+            return _conflict(request, form, saving_set, flow_set, error, new_savings, new_flows or [])
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, _("Measure %(reference)s saved.") % {"reference": measure.reference})
+            if saved.version == form.cleaned_data.get("version"):
+                messages.info(request, _("Nothing was changed, so nothing was saved."))
+            else:
+                messages.success(request, _("Measure %(reference)s saved.") % {"reference": measure.reference})
             return redirect("measures:detail", pk=measure.pk)
     return _render_form(request, form, saving_set, flow_set, kind=kind, measure=measure)
 
 
-def _conflict(request, current: Measure, form, error: StaleEdit) -> dict:
-    """What others saved since this person opened the form (from the audit trail)."""
-    since = form.cleaned_data.get("editing_since") or (timezone.now() - datetime.timedelta(hours=1))
-    entries = list(history_of(current).filter(at__gte=since).exclude(actor=request.user).order_by("at", "id"))
-    return {
+def _conflict(request, form, saving_set, flow_set, error: StaleEdit, new_savings, new_flows):
+    """The edit form again on the current version, with what was saved since the version this person opened and
+    their input merged in: a field (or the lines) they left as they were takes the newer value; one they changed
+    keeps theirs; one both changed keeps theirs and is named, so that they can choose."""
+    current = Measure.objects.select_related(*PARTIES).get(pk=form.instance.pk)
+    kind = current.kind
+    stored_savings, stored_flows = _stored_lines(current)
+    theirs = _state(current, stored_savings, stored_flows)
+    try:
+        base = signing.loads(form.cleaned_data.get("opened") or "", salt=OPENED_SALT)
+    except signing.BadSignature:
+        base = None  # a form from before this was recorded: keep everything this person typed
+    mine = _state(form.instance, new_savings, new_flows)
+    data = form.data.copy()
+    both: list[str] = []
+    if base is not None:
+        for name, attnames in _form_attnames(form, kind).items():
+            old, my, new = ([state["fields"].get(a) for a in attnames] for state in (base, mine, theirs))
+            if new == old or my == new:
+                continue
+            if my == old:
+                data[name] = _form_value(current, name)
+            else:
+                both.append(str(form.fields[name].label))
+    data["version"] = str(current.version)
+    data["editing_since"] = timezone.now().isoformat()
+    data["opened"] = signing.dumps(theirs, salt=OPENED_SALT)
+    merged = FORMS[kind](data, instance=current, user=request.user)
+    merged.is_valid()
+    lines = {"savings": saving_set, "flows": flow_set}
+    for key, label in (("savings", _("Annual savings")), ("flows", _("Exchanged flows"))):
+        if lines[key] is None or base is None or theirs[key] == base[key] or mine[key] == theirs[key]:
+            continue
+        if mine[key] == base[key]:
+            fresh_savings, fresh_flows = _formsets(kind, savings=stored_savings, flows=stored_flows)
+            lines[key] = fresh_savings if key == "savings" else fresh_flows
+        else:
+            both.append(str(label))
+    version = form.cleaned_data.get("version")
+    entries = changes_since(current, version) if version is not None else None
+    if entries is None:  # the trail does not record versions that old: what was saved since the form was opened
+        since = form.cleaned_data.get("editing_since") or (timezone.now() - datetime.timedelta(hours=1))
+        entries = list(history_of(current).filter(at__gte=since).order_by("at", "id"))
+    conflict = {
         "message": error.messages[0],
-        "entries": entries,
         "changes": readable_history(entries),
         "version": current.version,
+        "both": both,
     }
-
-
-def _merged(form, entries, current: Measure):
-    """This person's input on the current version: a field they left as it was when they opened the form takes the
-    value someone else saved since; a field they changed keeps their value (and the page says what was saved)."""
-    data = form.data.copy()
-    data["version"] = str(current.version)
-    fields = {f.attname: f for f in Measure._meta.concrete_fields}
-    for entry in entries:
-        if entry.content_type.model_class() is not Measure:
-            continue
-        for attname, (old, _new) in entry.changes.items():
-            field = fields.get(attname)
-            if field is None or field.name not in form.fields or field.name not in form.cleaned_data:
-                continue
-            mine = form.cleaned_data[field.name]
-            mine = getattr(mine, "pk", mine)
-            untouched = mine in ("", None) if old in ("", None) else mine == field.to_python(old)
-            if untouched:
-                value = getattr(current, field.attname)
-                data[field.name] = "" if value is None else formats.localize_input(value)
-    return data
+    return _render_form(request, merged, lines["savings"], lines["flows"], kind=kind, measure=current,
+                        conflict=conflict, status=409)  # fmt: skip
 
 
 @require_POST

@@ -12,10 +12,15 @@ from rest_framework.views import exception_handler
 
 
 class Conflict(exceptions.APIException):
-    """The object changed since the caller read it (an edit based on a stale version)."""
+    """The object changed since the caller read it (an edit based on a stale version); `changes` lists what was
+    saved since, and `version` is the version to send with a new attempt."""
 
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
+
+    def __init__(self, detail=None, code=None, *, changes: list | None = None, version: int | None = None):
+        super().__init__(detail, code)
+        self.changes, self.version = changes, version
 
 
 def _first_message(detail) -> str:
@@ -54,6 +59,8 @@ def error_response(exc, context):
         codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else None
         error["code"] = codes if isinstance(codes, str) else "error"
         error["message"] = _first_message(detail)
+        if isinstance(exc, Conflict) and exc.changes is not None:
+            error["version"], error["changes"] = exc.version, exc.changes
     response.data = {"error": error}
     request = context.get("request")
     if request is not None:  # an error is JSON even when CSV was asked for
@@ -92,6 +99,27 @@ ERROR_SCHEMA = {
                     "type": "object",
                     "additionalProperties": {"type": "array", "items": {"type": "string"}},
                     "description": "For invalid data: the messages of each field.",
+                },
+                "version": {"type": "integer", "description": "For a conflict: the version now stored."},
+                "changes": {
+                    "type": "array",
+                    "description": "For a conflict: what was saved since the version sent, oldest first.",
+                    "items": {
+                        "type": "object",
+                        "required": ["at", "actor", "channel", "action", "record", "changes"],
+                        "properties": {
+                            "at": {"type": "string", "format": "date-time"},
+                            "actor": {"type": "string", "nullable": True},
+                            "channel": {"type": "string"},
+                            "action": {"type": "string", "enum": ["create", "update", "delete"]},
+                            "record": {"type": "string", "description": "The measure, or which line of it."},
+                            "changes": {
+                                "type": "object",
+                                "description": "Each field's old and new value, as stored.",
+                                "additionalProperties": {"type": "array", "items": {}},
+                            },
+                        },
+                    },
                 },
             },
         }

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from ecopark.api.exceptions import Conflict
 from ecopark.api.pagination import CachedCountPagination
 from ecopark.api.views import CachedListMixin, ModelViewSet, ReadOnlyViewSet, parks_scope
+from ecopark.audit import entries_as_data
 from ecopark.counts import REGISTER
 from measures.api.serializers import (
     LIST_RELATED,
@@ -29,7 +30,7 @@ from measures.models import (
     Resource,
     ResourceFlow,
 )
-from measures.selectors import LIST_COLUMNS, measure_rows, measures_visible_to
+from measures.selectors import LIST_COLUMNS, changes_since, measure_rows, measures_visible_to
 from measures.services import StaleEdit, measure_delete, measure_transition
 
 
@@ -77,7 +78,9 @@ class MeasureViewSet(CachedListMixin, ModelViewSet):
         try:
             serializer.save()
         except StaleEdit as exc:
-            raise Conflict(exc.messages[0]) from exc
+            current = Measure.objects.get(pk=serializer.instance.pk)
+            since = changes_since(current, serializer.validated_data.get("version")) or []
+            raise Conflict(exc.messages[0], changes=entries_as_data(since), version=current.version) from exc
 
     def perform_destroy(self, instance):
         measure_delete(measure_id=instance.pk, deleted_by=self.request.user)

@@ -50,6 +50,7 @@ def test_an_edit_records_old_and_new_values_and_a_transition_records_the_status(
     assert update.changes == {
         "title_vi": ["Tắt máy nén khí khi không dùng", "Tiêu đề mới"],
         "estimate_year": [2022, 2023],
+        "version": [1, 2],  # which save it was (an edit conflict lists what was saved since a version)
     }
     assert transition.changes["status"] == ["identified", "proposed"]
     assert (transition.actor, transition.channel) == (staff_user, "web")
@@ -67,18 +68,24 @@ def test_an_entered_co2e_and_its_method_are_on_record(staff_user):
     assert entry.changes == {
         "co2e_entered_t": [None, "120.500"],
         "co2e_method": ["", "Metered boiler fuel, 12 months"],
+        "version": [1, 2],
     }
 
 
 @pytest.mark.django_db
-def test_replacing_savings_records_the_deleted_and_the_new_rows(staff_user):
+def test_changing_a_saving_records_its_old_and_new_quantity_and_replacing_one_records_both_rows(staff_user):
     measure = measure_create(measure=recp_measure(EnterpriseFactory()), savings=savings(("electricity", 10, "kWh")))
-    old_line = measure.savings.get()
+    line = measure.savings.get()
     with audit_context(actor=staff_user, channel="web"):
         measure_update(measure_id=measure.pk, changes={}, savings=savings(("electricity", 20, "kWh")))
-    deleted = entries_for(MeasureSaving, old_line.pk).get(action="delete")
-    assert deleted.changes["quantity"] == ["10.0000", None]
-    assert AuditEntry.objects.filter(action="create", actor=staff_user, changes__quantity=[None, "20.0000"]).exists()
+    assert measure.savings.get().pk == line.pk  # the same line, changed in place
+    changed = entries_for(MeasureSaving, line.pk).get(action="update")
+    assert changed.changes["quantity"] == ["10.0000", "20.0000"]
+    with audit_context(actor=staff_user, channel="web"):
+        measure_update(measure_id=measure.pk, changes={}, savings=savings(("water", 5, "m3")))
+    deleted = entries_for(MeasureSaving, line.pk).get(action="delete")
+    assert deleted.changes["quantity"] == ["20.0000", None]
+    assert AuditEntry.objects.filter(action="create", actor=staff_user, changes__quantity=[None, "5.0000"]).exists()
 
 
 @pytest.mark.django_db

@@ -348,3 +348,20 @@ def test_status_history_and_change_history_are_on_the_measure_page(staff_client,
     assert len(page.context["statuses"]) == 2
     changes = [c for row in page.context["history"] for c in row["changes"]]
     assert ("tiêu đề (tiếng Anh)", "", "Compressed air") in changes
+
+
+def test_the_export_says_which_measures_increase_the_use_of_a_resource(staff_client, enterprise, staff_user):
+    electricity = Resource.objects.get(code="electricity")
+    assert electricity.allows_negative_saving  # electrifying a boiler raises the use of electricity
+    measure_create(
+        measure=recp_measure(enterprise, reference="t-increase", title_vi="Điện hóa lò hơi"),
+        savings=[SavingInput(electricity, Decimal("-250000"), "kWh", negative_confirmed=True)],
+        created_by=staff_user,
+    )
+    _new_measure(enterprise, staff_user, reference="t-decrease")
+    response = staff_client.get("/measures/?q=t-&export=csv&per_page=10")
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    column = rows[0].index("Làm tăng sử dụng tài nguyên")
+    flags = {row[0]: row[column] for row in rows[1:]}
+    assert flags["t-increase"] == "có" and flags["t-decrease"] == "không"
