@@ -21,6 +21,7 @@ from ecopark.bulk import insert_many, insert_rows
 from ecopark.counts import bump_count_version
 from ecopark.locks import hold_until_commit
 from ecopark.uploads import EVIDENCE_TYPES, check_upload, stored_name
+from enterprises.models import Enterprise
 from measures.models import (
     SINK_FIELDS,
     SOURCE_FIELDS,
@@ -152,6 +153,14 @@ def flow_line(measure: Measure, line: FlowInput) -> ResourceFlow:
     )
 
 
+def _lock_enterprise(measure: Measure) -> None:
+    """Lock the enterprise of an RECP measure and read its park under the lock: an enterprise moving meanwhile either
+    finishes first (and the measure goes to its new park) or waits and takes the measure along. The enterprise is
+    locked before its measures, as a move locks them."""
+    if measure.kind == Measure.Kind.RECP and measure.enterprise_id is not None:
+        measure.enterprise = Enterprise.objects.select_for_update(no_key=True).get(pk=measure.enterprise_id)
+
+
 def align_park(measure: Measure) -> None:
     """A RECP measure counts in its enterprise's park."""
     if measure.kind == Measure.Kind.RECP and measure.enterprise_id is not None:
@@ -250,6 +259,7 @@ def measure_create(
     _check_unique_resources(savings)
     _check_currency(measure, RateTable())
     measure.created_by = created_by
+    _lock_enterprise(measure)
     align_park(measure)
     numbered = not measure.reference and measure.park_id is not None
     if numbered:
@@ -522,6 +532,9 @@ def measure_update(
     """Change a measure's fields and lines (the savings or flows given are what the measure has afterwards); refuse a
     stale edit. Lines given as they are stored stay untouched; a save that changes nothing writes nothing (no audit
     entry, the version stays)."""
+    if changes.get("enterprise") is not None:  # locks in one order: the enterprise, then its measures
+        changes = {**changes, "enterprise": Enterprise.objects.select_for_update(no_key=True).get(
+            pk=getattr(changes["enterprise"], "pk", changes["enterprise"]))}  # fmt: skip
     measure = Measure.objects.select_for_update().get(pk=measure_id)
     if expected_version is not None and measure.version != expected_version:
         raise StaleEdit(

@@ -86,3 +86,32 @@ def test_moves_and_edits_at_once_neither_deadlock_nor_leave_a_measure_behind(ref
         assert set(Measure.objects.filter(enterprise=enterprise).values_list("park", flat=True)) == {enterprise.park_id}
     assert not RollupPending.objects.exists()
     assert differences(from_scratch(), table_now()) == []
+
+
+def test_measures_moved_to_an_enterprise_that_is_moving_follow_it(reference_data):
+    """An edit that gives a measure another enterprise reads that enterprise's park under its lock, so a move of that
+    enterprise at the same moment either comes first (the measure goes to the new park) or takes the measure along."""
+    electricity = Resource.objects.get(code="electricity")
+    parks = [ParkFactory(), ParkFactory()]
+    target = EnterpriseFactory(park=parks[0])
+    others = [EnterpriseFactory(park=parks[0]) for _ in range(EDITS)]
+    measures = [
+        measure_create(
+            measure=recp_measure(enterprise, reference=f"switch-{enterprise.pk}"),
+            savings=[SavingInput(electricity, Decimal(1_000), "kWh")],
+        ).pk
+        for enterprise in others
+    ]
+
+    def move(i: int):
+        return lambda: enterprise_update(enterprise_id=target.pk, changes={"park": parks[(i + 1) % 2]})
+
+    def switch(i: int):
+        return lambda: measure_update(measure_id=measures[i], changes={"enterprise": target})
+
+    errors = at_once([job for i in range(EDITS) for job in (move(i), switch(i))])
+    assert errors == [], "\n".join(map(str, errors))
+    target.refresh_from_db()
+    assert set(Measure.objects.filter(enterprise=target).values_list("park", flat=True)) == {target.park_id}
+    assert Measure.objects.filter(enterprise=target).count() == EDITS
+    assert differences(from_scratch(), table_now()) == []
