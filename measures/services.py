@@ -538,7 +538,10 @@ def measure_update(
     measure = Measure.objects.select_for_update().get(pk=measure_id)
     if expected_version is not None and measure.version != expected_version:
         raise StaleEdit(
-            _("Someone else saved this measure while you were editing it. Reload it to see their changes."),
+            _(
+                "This measure was saved again after you opened it, so this change was not saved. Read it again (the "
+                "version now stored) and apply your change to it."
+            ),
             code="stale",
         )
     unknown = set(changes) - set(EDITABLE_FIELDS)

@@ -385,7 +385,9 @@ def _conflict(request, form, saving_set, flow_set, error: StaleEdit, new_savings
         since = form.cleaned_data.get("editing_since") or (timezone.now() - datetime.timedelta(hours=1))
         entries = list(history_of(current).filter(at__gte=since).order_by("at", "id"))
     conflict = {
-        "message": error.messages[0],
+        "message": _("You saved this measure in another window or tab while you were editing it here.")
+        if entries and all(entry.actor_id == request.user.pk for entry in entries)
+        else _("Someone else saved this measure while you were editing it."),
         "changes": readable_history(entries),
         "version": current.version,
         "both": both,

@@ -158,6 +158,7 @@ def test_the_same_account_in_two_tabs_is_two_editors_and_both_edits_are_kept(sta
     assert response.status_code == 409
     page = response.content.decode()
     assert "Title from the first tab" in page  # the conflict lists what the first tab saved, with its new value
+    assert "Bạn đã lưu giải pháp này ở một cửa sổ hoặc thẻ khác" in page  # said as what it is: their other tab
 
     # Saving the page the conflict shows, as the browser posts it, keeps both.
     _, data = form_fields(page, form_id=FORM)

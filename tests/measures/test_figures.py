@@ -84,7 +84,7 @@ def test_a_stale_edit_is_refused_and_leaves_the_other_edit_in_place(staff_user):
     measure = measure_create(measure=recp_measure(EnterpriseFactory()), savings=[electricity(1000)])
     version = measure.version
     measure_update(measure_id=measure.pk, changes={"title_vi": "Sửa lần một"}, expected_version=version)
-    with translation.override("en"), pytest.raises(StaleEdit, match="Someone else saved"):
+    with translation.override("en"), pytest.raises(StaleEdit, match="saved again after you opened it"):
         measure_update(measure_id=measure.pk, changes={"title_vi": "Sửa lần hai"}, expected_version=version)
     measure.refresh_from_db()
     assert measure.title_vi == "Sửa lần một"
