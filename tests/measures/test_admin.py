@@ -241,7 +241,7 @@ def test_an_admin_save_over_someone_elses_is_refused_and_keeps_both(client, admi
     response = client.post(url, data)
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Người khác đã lưu giải pháp này trong lúc bạn đang sửa." in page
+    assert "Giải pháp này đã được lưu lại sau khi bạn mở nó" in page
     assert "Changed in the admin" in page  # what this person typed is still on the form
     stored = Measure.objects.get(pk=measure.pk)
     assert (stored.title_vi, stored.title_en) == ("Sửa ở trang khác", measure.title_en)  # the other save stands
