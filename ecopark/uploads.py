@@ -40,14 +40,67 @@ def _is_xlsx(upload) -> bool:
     return "[Content_Types].xml" in names and any(name.startswith("xl/") for name in names)
 
 
+def looks_like_utf16(head: bytes) -> bool:
+    """Text in UTF-16: a byte-order mark, or (without one) a zero in every other byte, as Latin text has."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    head = head[:400]
+    return len(head) >= 8 and max(head[0::2].count(0), head[1::2].count(0)) * 10 >= len(head) // 2 * 8
+
+
 def _is_text(upload) -> bool:
-    """Text in some encoding (UTF-8 or a legacy one, which the CSV reader then names): no NUL bytes, few controls."""
+    """Text in some encoding (UTF-8, UTF-16 or a legacy one, which the CSV reader then names), with few control
+    characters: a stray NUL byte still makes a text file, which the CSV reader refuses naming its row."""
     head = upload.read(64 * 1024)
     upload.seek(0)
-    if b"\x00" in head:
-        return False
+    if looks_like_utf16(head):
+        return True
     controls = sum(1 for byte in head if byte < 32 and byte not in (9, 10, 13))
     return controls <= len(head) // 100
+
+
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the container of Excel 97-2003 files and of encrypted XLSX files
+ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")
+
+
+def _is_encrypted_office_file(upload) -> bool:
+    """An OLE container holding an "EncryptionInfo" stream: an XLSX file saved with a password."""
+    found = False
+    tail = b""
+    while chunk := upload.read(1 << 20):
+        if ENCRYPTION_INFO in tail + chunk:
+            found = True
+            break
+        tail = chunk[-len(ENCRYPTION_INFO) :]
+    upload.seek(0)
+    return found
+
+
+def password_protected() -> ValidationError:
+    return ValidationError(
+        _(
+            "The workbook is protected with a password, so it cannot be read. Open it in Excel, remove the password "
+            "(File > Info > Protect Workbook > Encrypt with Password), save it and upload it again."
+        ),
+        code="encrypted",
+    )
+
+
+def _explain_refusal(upload, allowed: tuple[FileType, ...]) -> None:
+    """Raise a message saying what to do for a workbook Excel can save as XLSX: one with a password, or an .xls."""
+    if XLSX not in allowed:
+        return
+    upload.seek(0)
+    head = upload.read(len(OLE))
+    upload.seek(0)
+    if head != OLE:
+        return
+    if _is_encrypted_office_file(upload):
+        raise password_protected()
+    raise ValidationError(
+        _("This is an Excel 97-2003 workbook (.xls). Open it in Excel and save it as “Excel Workbook (.xlsx)”."),
+        code="xls",
+    )
 
 
 def detect_type(upload) -> FileType | None:
@@ -63,6 +116,8 @@ def detect_type(upload) -> FileType | None:
         return JPEG
     if head.startswith(b"PK\x03\x04"):
         return XLSX if _is_xlsx(upload) else None
+    if head == OLE:  # mostly zeros, so it would pass for UTF-16 text
+        return None
     return CSV if head and _is_text(upload) else None
 
 
@@ -79,6 +134,8 @@ def check_upload(upload, *, allowed: tuple[FileType, ...], max_bytes: int) -> Fi
         raise ValidationError(_("The file is empty."), code="empty")
     kinds = ", ".join(ext for kind in allowed for ext in kind.extensions)
     found = detect_type(upload)
+    if found is None:
+        _explain_refusal(upload, allowed)
     if found is None or found not in allowed:
         raise ValidationError(
             _("This file is not one of the accepted types (%(kinds)s).") % {"kinds": kinds}, code="type"
