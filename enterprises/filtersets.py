@@ -3,12 +3,13 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
+from ecopark.api.filters import StrictFilterSet
 from enterprises.models import Enterprise, Organisation
 from enterprises.selectors import enterprises_visible_to
 from parks.filtersets import visible_parks, visible_provinces
 
 
-class EnterpriseFilterSet(django_filters.FilterSet):
+class EnterpriseFilterSet(StrictFilterSet):
     park = django_filters.CharFilter(field_name="park__code", help_text="Park code.")
     province = django_filters.CharFilter(field_name="park__province__code", help_text="Province code.")
 
@@ -17,7 +18,7 @@ class EnterpriseFilterSet(django_filters.FilterSet):
         fields = ["code", "park", "province", "size", "joined_programme", "partner_consent"]
 
 
-class OrganisationFilterSet(django_filters.FilterSet):
+class OrganisationFilterSet(StrictFilterSet):
     province = django_filters.CharFilter(field_name="province__code", help_text="Province code.")
 
     class Meta:

@@ -5,22 +5,26 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ecopark.api.filters import IntegerFilter, StrictFilterSet, TimestampFilter
 from enterprises.filtersets import visible_enterprises
 from measures.models import Measure
 from parks.filtersets import visible_parks, visible_provinces
 
 
-class MeasureFilterSet(django_filters.FilterSet):
+class MeasureFilterSet(StrictFilterSet):
     park = django_filters.CharFilter(field_name="park__code", help_text="Code of the park the measure counts in.")
     province = django_filters.CharFilter(field_name="park__province__code", help_text="Province code.")
     enterprise = django_filters.CharFilter(
         method="filter_enterprise", help_text="Enterprise code: its RECP measures and the exchanges it takes part in."
     )
     status = django_filters.MultipleChoiceFilter(choices=Measure.Status.choices, help_text="One or more statuses.")
-    year = django_filters.NumberFilter(
-        field_name="reference_year", help_text="Reference year: of implementation, or of the estimate."
+    year = IntegerFilter(
+        field_name="reference_year",
+        min_value=0,
+        max_value=32767,
+        help_text="Reference year: of implementation, or of the estimate.",
     )
-    updated_after = django_filters.IsoDateTimeFilter(
+    updated_after = TimestampFilter(
         field_name="updated_at", lookup_expr="gt", help_text="Only measures changed after this time (ISO 8601)."
     )
 

@@ -52,6 +52,9 @@ NEXT_STATUS: dict[str, str] = {
 # Beyond any plausible annual quantity of one resource in one measure (a thousand TWh, a billion m3 or tonnes):
 # almost always a unit entered wrongly. Not a domain fact that changes, so it lives here.
 MAX_CANONICAL_QUANTITY = Decimal("1e12")
+# The same for money (a measure's investment or annual saving, in its currency); the years a measure's dates fall in.
+MAX_MONEY = {Currency.USD: Decimal("1e12"), Currency.VND: Decimal("1e16")}
+MEASURE_YEARS = (2000, 2100)
 CO2E_PLACES = Decimal("0.001")
 USD_PLACES = Decimal("0.01")
 VND_PLACES = Decimal("1")
@@ -104,7 +107,38 @@ def to_canonical(resource: Resource, quantity: Decimal, unit: str) -> Decimal:
             % {"resource": resource.name, "quantity": quantity, "unit": unit},
             code="implausible",
         )
+    _check_stored_precision(resource, quantity, unit, canonical)
     return canonical
+
+
+def _check_stored_precision(resource: Resource, quantity: Decimal, unit: str, canonical: Decimal) -> None:
+    """A quantity is refused rather than rounded when the columns cannot hold it: more decimals than are kept
+    (0.000000001 kWh would be stored as 0), more digits than the column has, or a non-zero quantity whose canonical
+    value rounds to nothing."""
+    quantity, canonical = (v if isinstance(v, Decimal) else Decimal(str(v)) for v in (quantity, canonical))
+    entered, converted = (MeasureSaving._meta.get_field(name) for name in ("quantity", "quantity_canonical"))
+    names = {"resource": resource.name, "quantity": quantity, "unit": unit}
+    if abs(quantity) >= Decimal(10) ** (entered.max_digits - entered.decimal_places):
+        raise ValidationError(
+            _("%(resource)s: %(quantity)s %(unit)s per year is beyond any plausible value; check the unit.") % names,
+            code="implausible",
+        )
+    if quantity != quantity.quantize(Decimal(1).scaleb(-entered.decimal_places)):
+        raise ValidationError(
+            _(
+                "%(resource)s: %(quantity)s %(unit)s has more decimals than are kept: a quantity keeps %(places)s "
+                "decimal places."
+            )
+            % {**names, "places": entered.decimal_places},
+            code="precision",
+        )
+    smallest = Decimal(1).scaleb(-converted.decimal_places)
+    if canonical and not canonical.quantize(smallest):
+        raise ValidationError(
+            _("%(resource)s: %(quantity)s %(unit)s is below the smallest quantity kept (%(smallest)s %(canonical)s).")
+            % {**names, "smallest": smallest, "canonical": resource.canonical_unit},
+            code="precision",
+        )
 
 
 def saving_line(measure: Measure, line: SavingInput) -> MeasureSaving:
@@ -186,10 +220,34 @@ def _check_shape(measure: Measure) -> None:
     _check_plausible(measure)
 
 
+def _check_bounds(measure: Measure) -> None:
+    """Dates outside MEASURE_YEARS and amounts beyond MAX_MONEY (in their currency) are refused by field, at every
+    door (pages, API, admin, import): values no measure can have, which the columns would otherwise take."""
+    errors: dict[str, str] = {}
+    earliest, latest = MEASURE_YEARS
+    for field in ("identified_on", "implemented_on", "verified_on"):
+        value = getattr(measure, field)
+        if value is not None and not earliest <= value.year <= latest:
+            errors[field] = _("The year must be between %(earliest)s and %(latest)s.") % {
+                "earliest": earliest,
+                "latest": latest,
+            }
+    for field, currency_field in (("investment", "investment_currency"), ("annual_cost_saving", "cost_currency")):
+        amount, currency = getattr(measure, field), getattr(measure, currency_field)
+        limit = MAX_MONEY.get(currency)
+        if amount is not None and limit is not None and abs(amount) > limit:
+            errors[field] = _(
+                "At most %(limit)s %(currency)s, in absolute value, is accepted; check the amount and the currency."
+            ) % {"limit": f"{limit:,.0f}", "currency": currency}
+    if errors:
+        raise ValidationError(errors)
+
+
 def _check_plausible(measure: Measure, window: PlausibilityWindow | None = None) -> None:
     """Dates that cannot be known yet (in the future) and estimate years outside the register's window are refused,
     by field. On an edit only values that change are checked: a measure saved before the window was narrowed keeps
     its year until someone changes it."""
+    _check_bounds(measure)
     window = window or PlausibilityWindow.current()
     today = timezone.localdate()
     stored = {}

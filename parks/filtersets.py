@@ -3,17 +3,18 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
+from ecopark.api.filters import StrictFilterSet
 from parks.models import Park, Province
 from parks.selectors import parks_visible_to, provinces_visible_to
 
 
-class ProvinceFilterSet(django_filters.FilterSet):
+class ProvinceFilterSet(StrictFilterSet):
     class Meta:
         model = Province
         fields = ["code"]
 
 
-class ParkFilterSet(django_filters.FilterSet):
+class ParkFilterSet(StrictFilterSet):
     province = django_filters.CharFilter(field_name="province__code", help_text="Province code, e.g. hai-phong.")
 
     class Meta:

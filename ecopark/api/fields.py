@@ -1,5 +1,6 @@
 """Serializer fields shared by the apps' APIs."""
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -30,6 +31,23 @@ class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self):
         return self.selector(self.context["request"].user)
+
+
+class WithheldCharField(serializers.CharField):
+    """A text a caller may not be allowed to read (a non-consenting enterprise's name, for partners): answered as null
+    when withheld, and listed in `withheld`; never null when written."""
+
+
+class WithheldCharFieldSchema(OpenApiSerializerFieldExtension):
+    """The schema says so: nullable in answers, a plain string in requests."""
+
+    target_class = WithheldCharField
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if direction == "response":
+            schema["nullable"] = True
+        return schema
 
 
 def withholds_confidential(request) -> bool:

@@ -1,7 +1,12 @@
-"""Pages of 50 (up to 500) by number, or a cursor for full exports (`?cursor=` starts one, ordered by id)."""
+"""Pages of 50 (up to 500) by number, or a cursor for full exports (`?cursor=` starts one, ordered by id).
+
+A `page`, `page_size` or `cursor` that cannot be read answers 400 naming it (DRF would fall back to the default
+size, or answer 404); a page past the last one is 404, and a `page_size` above 500 gives pages of 500."""
 
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.response import Response
 
@@ -24,7 +29,13 @@ class ApiPagination(PageNumberPagination):
             self._cursor = _IdCursor()
             return self._cursor.paginate_queryset(queryset, request, view)
         self._cursor = None
+        number = request.query_params.get(self.page_query_param)
+        if number not in (None, "", *self.last_page_strings) and _whole_number(number) is None:
+            raise ValidationError({self.page_query_param: [_("A page is a whole number from 1, or last.")]})
         return super().paginate_queryset(queryset, request, view)
+
+    def get_page_size(self, request):
+        return _page_size(request, self.page_size_query_param)
 
     def get_paginated_response(self, data):
         if self._cursor is not None:
@@ -45,6 +56,10 @@ class ApiPagination(PageNumberPagination):
 
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                parameter["description"] = f"Rows per page, from 1; above {MAX_PAGE_SIZE}, pages of {MAX_PAGE_SIZE}."
         parameters.append(
             {
                 "name": self.cursor_query_param,
@@ -58,6 +73,25 @@ class ApiPagination(PageNumberPagination):
         return parameters
 
 
+def _whole_number(text: str) -> int | None:
+    """The number a query value gives, if it is a whole number from 1 (digits only: no sign, no decimals)."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and int(text) >= 1 else None
+
+
+def _page_size(request, param: str) -> int:
+    """The page size asked for, capped at MAX_PAGE_SIZE; one that is not a whole number from 1 is a 400."""
+    sent = request.query_params.get(param)
+    if sent in (None, ""):
+        return PAGE_SIZE
+    size = _whole_number(sent)
+    if size is None:
+        raise ValidationError(
+            {param: [_("The page size is a whole number from 1 to %(max)s.") % {"max": MAX_PAGE_SIZE}]}
+        )
+    return min(size, MAX_PAGE_SIZE)
+
+
 class _IdCursor(CursorPagination):
     ordering = ("id",)  # a column every model has, readable from model instances and from `.values()` rows
     page_size = PAGE_SIZE
@@ -66,6 +100,23 @@ class _IdCursor(CursorPagination):
 
     def get_ordering(self, request, queryset, view):
         return self.ordering
+
+    def get_page_size(self, request):
+        return _page_size(request, self.page_size_query_param)
+
+    def decode_cursor(self, request):
+        # A cursor is only ever one this API gave in `next` or `previous`: anything else is the caller's error (400,
+        # not DRF's 404), and a position that is not an id would reach the database as one.
+        invalid = ValidationError(
+            {"cursor": [_("This cursor is not one the API gave; start again with cursor= empty.")]}
+        )
+        try:
+            cursor = super().decode_cursor(request)
+        except NotFound:
+            raise invalid from None
+        if cursor is not None and cursor.position is not None and _whole_number(cursor.position) is None:
+            raise invalid
+        return cursor
 
     def get_paginated_response(self, data):
         return Response({"next": self.get_next_link(), "previous": self.get_previous_link(), "results": data})

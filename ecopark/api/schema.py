@@ -3,7 +3,9 @@
 from ecopark.api.exceptions import ERROR_SCHEMA
 
 ERRORS = {
-    "400": "The request is not valid (a parameter or field): see `error.fields`.",
+    "400": "The request is not valid: a query parameter (a filter, `page`, `page_size`, `ordering`, `cursor`, "
+    "`format`) or a field that cannot be read or is out of bounds, named in `error.fields`. Query parameters an "
+    "operation does not know are ignored.",
     "401": "No key or session, or the key is unknown, revoked or expired.",
     "403": "The caller's role may not do this (partners read only).",
     "404": "No such object, or not in the caller's scope.",

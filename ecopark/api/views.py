@@ -5,8 +5,11 @@ import hashlib
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import Http404
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from rest_framework import viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from ecopark.audit import audit_context
@@ -34,6 +37,16 @@ class AuditedMixin:
         if audit is not None:
             audit.close()
         return super().finalize_response(request, response, *args, **kwargs)
+
+    def perform_content_negotiation(self, request, force=False):
+        # DRF answers an unknown `format` with 404, as if the list did not exist: it is the parameter that is wrong.
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404:
+            formats = sorted({renderer.format for renderer in self.get_renderers()})
+            raise ValidationError(
+                {"format": [_("Unknown format; choose among %(formats)s.") % {"formats": ", ".join(formats)}]}
+            ) from None
 
 
 class ReadOnlyViewSet(AuditedMixin, viewsets.ReadOnlyModelViewSet):

@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ecopark.api.fields import ScopedSlugField, withholds_confidential
+from ecopark.api.fields import ScopedSlugField, WithheldCharField, withholds_confidential
 from enterprises.models import Enterprise, Organisation
 from enterprises.services import EDITABLE_FIELDS, enterprise_create, enterprise_update
 from parks.selectors import parks_visible_to
@@ -43,6 +43,12 @@ class EnterpriseSerializer(serializers.ModelSerializer):
             for field in CONFIDENTIAL_FIELDS:
                 data[field] = None
         return data
+
+    def build_standard_field(self, field_name, model_field):
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        if field_name in CONFIDENTIAL_FIELDS:  # null in a partner's answer when withheld; the schema says so
+            field_class = WithheldCharField
+        return field_class, kwargs
 
     def get_fields(self):
         fields = super().get_fields()

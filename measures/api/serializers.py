@@ -4,6 +4,8 @@ The list uses a lean serializer (no nested lines: a page of 500 stays a fixed nu
 detail adds the savings, flows, CO2e trail and status history.
 """
 
+from decimal import Decimal
+
 from django.db import transaction
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -41,8 +43,18 @@ FIGURE_FIELDS = [
 LIST_RELATED = ["park", "enterprise", "source_enterprise", "sink_enterprise", "source_park", "sink_park"]
 
 
+def quantity_field(**kwargs) -> serializers.DecimalField:
+    """A quantity as sent: any number of decimals, so that the services refuse one finer than the 4 decimals kept
+    with their message (DRF's would come first); bounded, so that no absurd magnitude reaches the unit conversion."""
+    return serializers.DecimalField(
+        max_digits=None, decimal_places=None, max_value=Decimal("1e14"), min_value=Decimal("-1e14"), **kwargs
+    )
+
+
 class SavingSerializer(serializers.ModelSerializer):
     resource = serializers.SlugRelatedField(slug_field="code", queryset=Resource.objects.all())
+    quantity = quantity_field(help_text="Per year, in `unit`; up to 4 decimals are kept.")
+    verified_quantity = quantity_field(required=False, allow_null=True, help_text="Measured, per year, in `unit`.")
     unit = serializers.ChoiceField(choices=UNIT_CHOICES)
     canonical_unit = serializers.CharField(source="resource.canonical_unit", read_only=True)
     negative_confirmed = serializers.BooleanField(
@@ -72,6 +84,7 @@ def _saving_input(line: dict) -> SavingInput:
 
 class FlowSerializer(serializers.ModelSerializer):
     resource = serializers.SlugRelatedField(slug_field="code", queryset=Resource.objects.all())
+    quantity = quantity_field(help_text="Per year, in `unit`; up to 4 decimals are kept.")
     unit = serializers.ChoiceField(choices=UNIT_CHOICES)
     canonical_unit = serializers.CharField(source="resource.canonical_unit", read_only=True)
 
