@@ -4,12 +4,15 @@ import csv
 import datetime
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ecopark.admin_writes import ServiceAdmin
 from ecopark.models import ApiKey, AuditEntry
-from ecopark.services import DEFAULT_KEY_DAYS, apikey_revoke
+from ecopark.roles import Role, role_of
+from ecopark.services import DEFAULT_KEY_DAYS, apikey_issue, apikey_revoke
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -69,26 +72,44 @@ def revoke_keys(modeladmin, request, queryset):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
-    """Staff make keys for partners here; the key is shown once, on saving, and only its digest is kept."""
+class ApiKeyAdmin(ServiceAdmin):
+    """Keys are made here (through `apikey_issue`); the key is shown once, on saving, and only its digest is kept.
 
-    list_display = ["name", "owner", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at"]
+    An administrator makes keys for anyone; anyone else only for themselves (the owner field offers only them). A
+    key's owner never changes, and a revocation is final.
+    """
+
+    list_display = ["name", "owner", "prefix", "created_by", "created_at", "expires_at", "revoked_at", "last_used_at"]
     list_filter = ["revoked_at", "expires_at"]
     search_fields = ["name", "owner__username", "prefix"]
     readonly_fields = ["prefix", "created_at", "created_by", "last_used_at"]
+    list_select_related = ["owner", "created_by"]
     actions = [revoke_keys]
 
     def get_changeform_initial_data(self, request):
-        return {"expires_at": timezone.now() + datetime.timedelta(days=DEFAULT_KEY_DAYS)}
+        initial = {"expires_at": timezone.now() + datetime.timedelta(days=DEFAULT_KEY_DAYS)}
+        if role_of(request.user) != Role.ADMINISTRATOR:
+            initial["owner"] = request.user.pk
+        return initial
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            fields.append("owner")
+            if obj.revoked_at is not None:
+                fields.append("revoked_at")
+        return fields
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "owner" and role_of(request.user) != Role.ADMINISTRATOR:
+            kwargs["queryset"] = get_user_model().objects.filter(pk=request.user.pk)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
             return
-        key, prefix = ApiKey.new_secret()
-        obj.set_key(key, prefix)
-        obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+        key = apikey_issue(api_key=obj, created_by=request.user)
         self.message_user(
             request,
             _("Give this key to its owner now; it is not stored and cannot be shown again: %(key)s") % {"key": key},

@@ -1,4 +1,5 @@
-"""Request handling of our own: the language, the Content-Security-Policy, and the client's address."""
+"""Request handling of our own: the language, the Content-Security-Policy (pages and static files), private answers
+kept by no cache, and the client's address."""
 
 from django.conf import settings
 from django.middleware.locale import LocaleMiddleware
@@ -53,6 +54,31 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        return response
+
+
+def static_file_headers(headers, path: str, url: str) -> None:
+    """Whitenoise's `add_headers_function`: static files answer before any middleware of ours runs, so they get the
+    same policy here (an SVG or a file opened directly is a document too) and are never sniffed as another type."""
+    headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    headers["X-Content-Type-Options"] = "nosniff"
+
+
+class PrivateAnswersMiddleware:
+    """An answer to a logged-in user or to an API key (pages, exports, evidence, API) is kept by no cache, neither a
+    proxy's nor the browser's: `Cache-Control: private, no-store`. Anonymous answers (the log-in page) and static
+    files (answered by whitenoise before this runs) keep their own caching."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        # The API sets request.user once it has checked a key (DRF passes the user to the underlying request);
+        # an Authorization header alone marks the answer private too, whatever it said.
+        user = getattr(request, "user", None)
+        if (user is not None and user.is_authenticated) or "HTTP_AUTHORIZATION" in request.META:
+            response["Cache-Control"] = "private, no-store"
         return response
 
 

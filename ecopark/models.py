@@ -71,10 +71,26 @@ def key_digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+class ApiKeyQuerySet(models.QuerySet):
+    """Keys changed in bulk (`update`, and `bulk_update`, which calls it) are forgotten by the key cache at once, as a
+    key saved alone is (signals): an update sends no signal."""
+
+    def update(self, **kwargs):
+        if set(kwargs) <= {"last_used_at"}:  # written by the authentication itself; changes nothing it checks
+            return super().update(**kwargs)
+        from ecopark.signals import forget_keys
+
+        prefixes = list(self.values_list("prefix", flat=True))
+        updated = super().update(**kwargs)
+        forget_keys(prefixes)
+        return updated
+
+
 class ApiKey(models.Model):
     """A key a partner's script sends as `Authorization: Bearer <key>`; it acts as its owner, within their scope.
 
-    Only a digest is stored: the key itself is shown once, when it is made.
+    Only a digest is stored: the key itself is shown once, when it is made. A key works only while the person who made
+    it (`created_by`; empty for the command line) is active and holds at least its owner's rights.
     """
 
     owner = models.ForeignKey(
@@ -102,6 +118,8 @@ class ApiKey(models.Model):
         blank=True,
         help_text=_("Empty: the default limit (API_THROTTLE_RATE)."),
     )
+
+    objects = ApiKeyQuerySet.as_manager()
 
     class Meta:
         ordering = ["owner", "name"]

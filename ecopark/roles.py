@@ -36,6 +36,23 @@ def may_write(user, *, park_managers_allowed: bool = False) -> bool:
     return park_managers_allowed and role == Role.PARK_MANAGER and settings.PARK_MANAGERS_MAY_EDIT
 
 
+def may_make_key_for(creator, owner) -> bool:
+    """Anyone may make API keys for themselves; only an administrator makes them for another user."""
+    return creator.pk == owner.pk or role_of(creator) == Role.ADMINISTRATOR
+
+
+def holds_rights_of(creator, owner) -> bool:
+    """Whether `creator` (active) may do all that `owner` may: a key they made never carries more than they hold.
+
+    The owner themselves; an administrator; programme staff for anyone but an administrator (staff read and write
+    the whole programme). A park manager's parks are not another's, nor a partner's reads a park manager's.
+    """
+    if creator.pk == owner.pk:
+        return True
+    creator_role = role_of(creator)  # None when the creator is no longer active
+    return creator_role == Role.ADMINISTRATOR or (creator_role == Role.STAFF and role_of(owner) != Role.ADMINISTRATOR)
+
+
 def sees_all_parks(user) -> bool:
     """Administrators and programme staff see the whole programme."""
     return role_of(user) in (Role.ADMINISTRATOR, Role.STAFF)

@@ -4,31 +4,42 @@ import datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from ecopark.models import ApiKey
-from ecopark.roles import Role, role_of
+from ecopark.roles import Role, may_make_key_for, role_of
 
 DEFAULT_KEY_DAYS = 365
 
 
 @transaction.atomic
 def apikey_create(*, owner, name: str, days: int = DEFAULT_KEY_DAYS, created_by=None) -> tuple[ApiKey, str]:
-    """A new key for `owner`, valid for `days`; returns the row and the key, which is not stored and not shown again."""
+    """A new key for `owner`, valid for `days`; returns the row and the key, which is not stored and not shown again.
+
+    `created_by` is the person making it (None: the command line, run by whoever runs the server)."""
+    api_key = ApiKey(owner=owner, name=name, expires_at=timezone.now() + datetime.timedelta(days=days))
+    return api_key, apikey_issue(api_key=api_key, created_by=created_by)
+
+
+@transaction.atomic
+def apikey_issue(*, api_key: ApiKey, created_by) -> str:
+    """Give the unsaved `api_key` its secret and save it, made by `created_by`; returns the key (shown once).
+
+    The one door for new keys (admin, commands, services): only an administrator makes a key for another user.
+    """
+    if created_by is not None and not may_make_key_for(created_by, api_key.owner):
+        message = _("Only an administrator may make an API key for another user; make one for yourself.")
+        raise ValidationError({"owner": ValidationError(message, code="not_own_key")})
     key, prefix = ApiKey.new_secret()
-    api_key = ApiKey(
-        owner=owner,
-        name=name,
-        created_by=created_by,
-        expires_at=timezone.now() + datetime.timedelta(days=days),
-    )
     api_key.set_key(key, prefix)
+    api_key.created_by = created_by
     api_key.full_clean()
     api_key.save()
-    return api_key, key
+    return key
 
 
 def apikey_revoke(*, api_key: ApiKey) -> None:

@@ -2,16 +2,23 @@
 
 import datetime
 import io
+import os
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from ecopark.api.authentication import cache_key
 from ecopark.models import ApiKey, key_digest
-from ecopark.services import apikey_revoke
+from ecopark.services import apikey_create, apikey_revoke, partner_create
 from parks.models import Park
 from tests.api.conftest import key_client
+from tests.forms_helper import form_data
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/parks/"
@@ -143,11 +150,161 @@ def test_create_api_key_acts_as_an_existing_user_within_their_scope(manager_user
     assert [park["code"] for park in parks] == ["dinh-vu"]
 
 
-def test_programme_staff_make_keys_in_the_admin_too(staff_client, partner_user):
-    response = staff_client.post(
-        "/admin/ecopark/apikey/add/",
-        {"owner": partner_user.pk, "name": "Staff-made key", "expires_at_0": "2030-01-01", "expires_at_1": "00:00:00"},
-        follow=True,
-    )
+ADD = "/admin/ecopark/apikey/add/"
+
+
+def test_programme_staff_make_keys_in_the_admin_for_themselves(staff_client, staff_user):
+    page = staff_client.get(ADD).content.decode()
+    data = form_data(page, form_id="apikey_form")
+    assert data["owner"] == [str(staff_user.pk)]  # the only owner offered, already chosen
+    data["name"] = ["Staff's own script"]
+    response = staff_client.post(ADD, data, follow=True)
     assert response.status_code == 200
-    assert ApiKey.objects.get(name="Staff-made key").created_by.username == "staff"
+    api_key = ApiKey.objects.get(name="Staff's own script")
+    assert api_key.owner == staff_user and api_key.created_by == staff_user
+
+
+@pytest.mark.parametrize("owner", ["admin", "partner"])
+def test_programme_staff_cannot_make_a_key_for_anyone_else_in_the_admin(staff_client, owner):
+    owner = get_user_model().objects.get(username=owner)
+    data = form_data(staff_client.get(ADD).content.decode(), form_id="apikey_form")
+    data.update(owner=[str(owner.pk)], name=["Someone else's key"])
+    response = staff_client.post(ADD, data)
+    assert response.status_code == 200  # the form again, with the reason on the owner field
+    assert response.context["adminform"].form.errors["owner"]
+    assert not ApiKey.objects.filter(name="Someone else's key").exists()
+
+
+def test_only_an_administrator_makes_a_key_for_another_user_on_every_path(staff_user, admin_user, partner_user):
+    with pytest.raises(ValidationError) as refused:
+        apikey_create(owner=admin_user, name="escalation", created_by=staff_user)
+    assert refused.value.error_dict["owner"][0].code == "not_own_key"
+    with pytest.raises(ValidationError):
+        partner_create(name="A partner of staff", created_by=staff_user)
+    assert not ApiKey.objects.filter(name__in=["escalation", "A partner of staff"]).exists()
+    api_key, _key = apikey_create(owner=partner_user, name="made by the administrator", created_by=admin_user)
+    assert api_key.created_by == admin_user
+    assert apikey_create(owner=staff_user, name="mine", created_by=staff_user)[0].owner == staff_user
+
+
+def test_a_key_owned_by_the_administrator_but_made_by_staff_does_nothing(staff_user, admin_user):
+    """A key made before the rule (or put in the database by hand) carries no more than its creator holds."""
+    client = key_client(admin_user)
+    ApiKey.objects.filter(pk=client.api_key.pk).update(created_by=staff_user)
+    response = client.post("/api/v1/measures/", {}, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 401
+    assert response.json()["error"]["message"] == "This API key carries more rights than the person who made it."
+
+
+def test_the_admin_never_changes_a_keys_owner_nor_lifts_a_revocation(admin_client, staff_user, partner_user):
+    client = key_client(partner_user)
+    apikey_revoke(api_key=client.api_key)
+    url = f"/admin/ecopark/apikey/{client.api_key.pk}/change/"
+    data = form_data(admin_client.get(url).content.decode(), form_id="apikey_form")
+    assert "owner" not in data and "revoked_at_0" not in data  # shown, not editable
+    data["owner"], data["revoked_at_0"], data["revoked_at_1"] = [str(staff_user.pk)], [""], [""]
+    assert admin_client.post(url, data).status_code == 302
+    client.api_key.refresh_from_db()
+    assert client.api_key.owner == partner_user and client.api_key.revoked_at is not None
+
+
+@pytest.fixture(params=["local memory", "redis"])
+def key_cache(request, settings):
+    """The key cache as the embedded default keeps it, and on Redis (REDIS_URL) as production does."""
+    if request.param == "redis":
+        url = os.environ.get("REDIS_URL")
+        if not url:
+            pytest.skip("REDIS_URL is not set")
+        settings.CACHES = {"default": {"BACKEND": "ecopark.cache.RedisCache", "LOCATION": url}}
+    else:
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    cache.clear()
+    yield request.param
+    cache.clear()
+
+
+def _cached_and_working(client) -> None:
+    assert client.get(URL).status_code == 200
+    assert client.get(URL).status_code == 200
+    assert isinstance(cache.get(cache_key(client.api_key.prefix)), ApiKey)  # the next request would not ask the db
+
+
+def _deactivate(user) -> None:
+    user.is_active = False
+    user.save()
+
+
+STOPS = {
+    "revoked": lambda key, owner, creator: apikey_revoke(api_key=key),
+    "revoked in bulk": lambda key, owner, creator: ApiKey.objects.filter(pk=key.pk).update(revoked_at=timezone.now()),
+    "expired in bulk": lambda key, owner, creator: ApiKey.objects.filter(pk=key.pk).update(
+        expires_at=timezone.now() - datetime.timedelta(seconds=1)
+    ),
+    "deleted in bulk": lambda key, owner, creator: ApiKey.objects.filter(pk=key.pk).delete(),
+    "owner deactivated": lambda key, owner, creator: _deactivate(owner),
+    "owner deleted": lambda key, owner, creator: owner.delete(),
+    "creator deactivated": lambda key, owner, creator: _deactivate(creator),
+    "creator no longer an administrator": lambda key, owner, creator: creator.groups.clear(),
+    "creator's group deleted": lambda key, owner, creator: Group.objects.filter(name="administrator").delete(),
+    "creator deleted": lambda key, owner, creator: creator.delete(),
+}
+
+
+@pytest.mark.parametrize("stop", list(STOPS))
+def test_a_key_stopped_by_any_path_is_refused_on_the_next_request_though_cached(key_cache, stop, partner_user):
+    creator = get_user_model().objects.create_user("second.admin", is_staff=True)  # an administrator by group only
+    creator.groups.add(Group.objects.get(name="administrator"))
+    api_key, key = apikey_create(owner=partner_user, name="stopped", created_by=creator)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    client.api_key = api_key
+    _cached_and_working(client)
+    STOPS[stop](api_key, partner_user, creator)
+    assert client.get(URL).status_code == 401
+    assert client.get(URL).status_code == 401
+
+
+def test_a_key_read_while_it_was_revoked_is_not_cached_over_the_revocation(key_cache, partner_user):
+    """A request that read the key before the revocation committed must not put its copy back in the cache."""
+    client = key_client(partner_user)
+    stale = ApiKey.objects.select_related("owner", "created_by").get(pk=client.api_key.pk)
+    apikey_revoke(api_key=client.api_key)
+    cache.add(cache_key(stale.prefix), stale, 60)  # what the slow request does last
+    assert client.get(URL).status_code == 401
+
+
+def test_the_admin_revokes_expires_and_deletes_cached_keys_at_once(key_cache, admin_client, partner_user):
+    revoked, expired, deleted = (key_client(partner_user) for _ in range(3))
+    for client in (revoked, expired, deleted):
+        _cached_and_working(client)
+    changelist = "/admin/ecopark/apikey/"
+    admin_client.post(changelist, {"action": "revoke_keys", "_selected_action": [revoked.api_key.pk]})
+    url = f"/admin/ecopark/apikey/{expired.api_key.pk}/change/"
+    data = form_data(admin_client.get(url).content.decode(), form_id="apikey_form")
+    data.update(expires_at_0=["01/01/2020"], expires_at_1=["00:00:00"])
+    assert admin_client.post(url, data).status_code == 302, admin_client.post(url, data).context["adminform"].errors
+    admin_client.post(
+        changelist, {"action": "delete_selected", "_selected_action": [deleted.api_key.pk], "post": "yes"}
+    )
+    assert not ApiKey.objects.filter(pk=deleted.api_key.pk).exists()
+    assert [c.get(URL).status_code for c in (revoked, expired, deleted)] == [401, 401, 401]
+
+
+def test_removing_the_owner_from_the_staff_group_in_the_admin_takes_effect_at_once(key_cache, admin_client, staff_user):
+    client = key_client(staff_user)
+    _cached_and_working(client)
+    url = f"/admin/auth/user/{staff_user.pk}/change/"
+    data = form_data(admin_client.get(url).content.decode(), form_id="user_form")
+    data["groups"] = []
+    assert admin_client.post(url, data).status_code == 302
+    assert client.get(URL).status_code == 403  # the key works, but its owner has no role any more
+
+
+def test_deactivating_the_owner_in_the_admin_takes_effect_at_once(key_cache, admin_client, manager_user):
+    client = key_client(manager_user)
+    _cached_and_working(client)
+    url = f"/admin/auth/user/{manager_user.pk}/change/"
+    data = form_data(admin_client.get(url).content.decode(), form_id="user_form")
+    data.pop("is_active")
+    assert admin_client.post(url, data).status_code == 302
+    assert client.get(URL).status_code == 401

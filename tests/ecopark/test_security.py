@@ -114,3 +114,81 @@ def test_a_page_refused_to_a_role_says_so_in_the_users_language(manager_client):
     assert response.status_code == 403
     html = response.content.decode()
     assert "Không được phép" in html and '<html lang="vi">' in html  # the app's page, not a bare "403 Forbidden"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["ecopark/app.css", "ecopark/favicon.svg", "vendor/htmx/htmx.min.js"])
+def test_static_files_carry_the_policy_and_nosniff_and_stay_cacheable(client, path):
+    from django.conf import settings
+
+    response = client.get(settings.STATIC_URL + path)
+    assert response.status_code == 200
+    assert response["Content-Security-Policy"] == client.get("/healthz")["Content-Security-Policy"]
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "public" in response["Cache-Control"]  # shared by everyone: a proxy may keep it
+
+
+@pytest.mark.django_db
+def test_whitenoise_adds_the_static_headers_to_collected_files_too(tmp_path, settings):
+    from whitenoise import WhiteNoise
+
+    from ecopark.middleware import CONTENT_SECURITY_POLICY
+
+    (tmp_path / "app.css").write_text("body {}")
+    add_headers = settings.WHITENOISE_ADD_HEADERS_FUNCTION  # as production serves the collected files
+    served = WhiteNoise(None, root=tmp_path, prefix="static/", add_headers_function=add_headers)
+    headers = dict(served.files["/static/app.css"].get_response("GET", {}).headers)
+    assert headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.django_db
+def test_static_files_stay_cacheable_for_a_logged_in_user_and_anonymous_answers_keep_their_own(staff_client):
+    from django.test import Client
+
+    assert staff_client.get("/static/ecopark/app.css")["Cache-Control"] == "max-age=60, public"
+    assert Client().get("/accounts/login/")["Cache-Control"].startswith("max-age=0")  # Django's never_cache, as it was
+
+
+@pytest.mark.django_db
+def test_every_answer_to_a_logged_in_user_is_kept_by_no_cache(staff_client, staff_user):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from measures.models import Measure
+    from measures.services import evidence_add
+
+    evidence = evidence_add(
+        measure=Measure.objects.filter(enterprise__park__code="dinh-vu").first(),
+        upload=SimpleUploadedFile("report.pdf", b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"),
+        uploaded_by=staff_user,
+    )
+    urls = [
+        "/",  # a page
+        "/measures/?export=csv&per_page=10",  # an export
+        "/enterprises/?export=xlsx",
+        f"/measures/evidence/{evidence.pk}/",  # an evidence download
+        "/api/v1/parks/",  # the API with the browser's session
+        "/api/v1/rollups/?level=programme",  # sets its own Cache-Control for ETags
+        "/admin/ecopark/apikey/",
+    ]
+    for url in urls:
+        response = staff_client.get(url)
+        assert response.status_code == 200, url
+        assert response["Cache-Control"] == "private, no-store", url
+
+
+@pytest.mark.django_db
+def test_an_api_answer_to_a_key_is_kept_by_no_cache(partner_user):
+    from rest_framework.test import APIClient
+
+    from ecopark.services import apikey_create
+
+    _api_key, key = apikey_create(owner=partner_user, name="headers")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    for url in ["/api/v1/parks/", "/api/v1/measures/?page_size=5&format=csv", "/api/v1/rollups/?level=programme"]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response["Cache-Control"] == "private, no-store", url
+    client.credentials(HTTP_AUTHORIZATION="Bearer ek_0000_wrong")
+    assert client.get("/api/v1/parks/")["Cache-Control"] == "private, no-store"  # refused, still never kept
