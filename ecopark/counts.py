@@ -4,7 +4,8 @@ Counting a million rows on every page costs more than the page itself. The count
 version of its table that every write changes (at once, and again when it commits), so it is never stale.
 
 Versions live in the shared cache. What is kept under a version may also be kept in the process (`ProcessMemo`):
-a request that has read the current version then needs no further call to the cache.
+a request that has read the current version then needs no further call to the cache. While the cache cannot be
+reached, each read gets a version no one has seen, so counts are computed afresh (see ecopark.cache).
 """
 
 import hashlib
@@ -41,6 +42,8 @@ def version_of(table: str) -> str:
     if version is None:
         cache.add(_version_key(table), uuid.uuid4().hex, COUNT_TTL)
         version = cache.get(_version_key(table))
+    if version is None:  # the cache cannot be reached: a version no one has seen, so nothing kept earlier is used
+        version = uuid.uuid4().hex
     return version
 
 

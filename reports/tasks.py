@@ -6,6 +6,7 @@ from celery import current_app, shared_task
 from django.conf import settings
 from django.core.cache import cache
 from django.db import OperationalError
+from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from reports.services import RollupInconsistent, rollup_apply_pending, rollup_rebuild
 
@@ -15,12 +16,32 @@ RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_bac
 
 
 def schedule_rollup() -> None:
-    """Ask for an incremental roll-up soon; many changes within the debounce window make one run."""
+    """Ask for an incremental roll-up soon; many changes within the debounce window make one run.
+
+    Runs after a commit: when the broker cannot be reached the changes wait in RollupPending for the periodic sweep
+    (`rollup-pending-sweep`), and the write, already saved, does not fail.
+    """
     delay = settings.ROLLUP_DEBOUNCE_SECONDS
     if current_app.conf.task_always_eager:
         rollup_pending.delay()
-    elif cache.add(SCHEDULED_KEY, 1, timeout=max(10, delay * 10)):
-        rollup_pending.apply_async(countdown=delay)
+    elif cache.add(SCHEDULED_KEY, 1, timeout=max(10, delay * 10)) and not enqueue(
+        rollup_pending, "the roll-up (the periodic sweep applies the pending changes)", countdown=delay
+    ):
+        cache.delete(SCHEDULED_KEY)  # the next change tries again
+
+
+def enqueue(task, what: str, *, kwargs: dict | None = None, **options) -> bool:
+    """Send `task` after a commit, its result unread; False, logged, when the broker cannot be reached.
+
+    Not reading the result matters: with Redis down, a call that may read it waits some twenty seconds for the result
+    store before it fails.
+    """
+    try:
+        task.apply_async(kwargs=kwargs, ignore_result=True, **options)
+    except BrokerUnreachable as error:
+        logger.warning("Not queued, the broker cannot be reached (%s): %s.", error, what)
+        return False
+    return True
 
 
 @shared_task(**RETRY)

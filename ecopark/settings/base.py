@@ -1,6 +1,7 @@
 """Settings shared by every environment. Values that differ come from the environment (see README)."""
 
 import datetime
+import re
 from pathlib import Path
 
 from celery.schedules import crontab
@@ -40,6 +41,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Answers to a logged-in user or an API key: `Cache-Control: private, no-store`.
+    "ecopark.middleware.PrivateAnswersMiddleware",
     "ecopark.middleware.AuditContextMiddleware",
     # Deny by default: every view needs a logged-in user unless marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -129,6 +132,16 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+
+def _static_file_headers(headers, path: str, url: str) -> None:
+    """The Content-Security-Policy and nosniff on static files too (imported late: settings load before apps)."""
+    from ecopark.middleware import static_file_headers
+
+    static_file_headers(headers, path, url)
+
+
+WHITENOISE_ADD_HEADERS_FUNCTION = _static_file_headers
 # Uploaded files (evidence) live outside the static root and are served only through views that check access.
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
@@ -138,6 +151,9 @@ EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_MB", default=10) * 1024 * 1024
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_MB", default=20) * 1024 * 1024
 # Imports with more rows than this are checked and written by a Celery task, with a progress bar.
 IMPORT_SYNC_MAX_ROWS = env_int("IMPORT_SYNC_MAX_ROWS", default=300)
+# The most rows a sheet of an import may reach: a cell below them (or right of 60 columns) refuses the file before
+# its grid is built, so a stray cell at XFD1048576 costs a message, not the memory of a million rows.
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", default=20000)
 # API list pages kept in the cache between writes of the register (0: not kept). Any write changes the key at once;
 # the time only bounds how long a page outlives a change the register's version does not see.
 API_LIST_CACHE_SECONDS = env_int("API_LIST_CACHE_SECONDS", default=60)
@@ -156,7 +172,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"api": env_str("API_THROTTLE_RATE", "300/minute")},
     "DEFAULT_FILTER_BACKENDS": [
         "ecopark.api.filters.FilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "ecopark.api.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "ecopark.api.pagination.ApiPagination",
     "DEFAULT_RENDERER_CLASSES": [
@@ -209,6 +225,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
+# A task whose worker died unacknowledged goes back to the queue after this long on Redis (default: an hour): above
+# the longest time limit, so that a task still running is never handed to a second worker.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 5 * 60}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -228,6 +247,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 900.0,
     },
 }
+# PostgreSQL cancels a statement after this many milliseconds (0: never): in web requests below gunicorn's timeout,
+# so that a slow query does not go on after its request has gone; in Celery tasks up to their soft time limit.
+DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", default=30_000)
+DB_TASK_STATEMENT_TIMEOUT_MS = env_int("DB_TASK_STATEMENT_TIMEOUT_MS", default=CELERY_TASK_SOFT_TIME_LIMIT * 1000)
 # Seconds to wait after a change before the incremental roll-up runs, so that an import makes one run, not many.
 ROLLUP_DEBOUNCE_SECONDS = env_int("ROLLUP_DEBOUNCE_SECONDS", default=2)
 
@@ -259,7 +282,16 @@ def database_settings(url: str) -> dict:
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             }
         )
+    if config["ENGINE"].endswith(("postgresql", "postgis")):  # the Celery worker raises it (ecopark.celery)
+        options = config.setdefault("OPTIONS", {})
+        options["options"] = with_statement_timeout(options.get("options", ""), DB_STATEMENT_TIMEOUT_MS)
     return {"default": config}
+
+
+def with_statement_timeout(options: str, milliseconds: int) -> str:
+    """PostgreSQL connection `options` with `statement_timeout` set, in place of one they held."""
+    kept = re.sub(r"-c\s*statement_timeout=\S*", "", options).strip()
+    return f"{kept} -c statement_timeout={milliseconds}".strip()
 
 
 def redis_settings(redis_url: str) -> dict:
@@ -270,7 +302,14 @@ def redis_settings(redis_url: str) -> dict:
             "CELERY_RESULT_BACKEND": redis_url,
             "CELERY_TASK_ALWAYS_EAGER": False,
             "CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP": True,
-            "CACHES": {"default": {"BACKEND": "ecopark.cache.RedisCache", "LOCATION": redis_url}},
+            "CACHES": {
+                "default": {
+                    "BACKEND": "ecopark.cache.RedisCache",
+                    "LOCATION": redis_url,
+                    # a Redis that hangs costs a request a second, then is left alone for a while (ecopark.cache)
+                    "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+                }
+            },
         }
     return {
         "CELERY_BROKER_URL": "memory://",
