@@ -53,7 +53,7 @@ def test_changing_only_the_title_keeps_every_line_and_figure(live_server, page, 
         page.get_by_role("link", name="Edit").first.click()
         page.get_by_label("Title (English)").fill(f"Corrected title of {measure.reference}")
         screenshot(f"edit-{measure.kind}-title")
-        page.get_by_role("button", name="Save").click()
+        _save(page)
         expect(page.locator(".messages, [role=status]").first).to_contain_text("saved")
         assert _lines(measure.pk) == lines and _figures(measure.pk) == figures
         measure.refresh_from_db()
@@ -62,7 +62,7 @@ def test_changing_only_the_title_keeps_every_line_and_figure(live_server, page, 
         # Opened again and saved as it is: nothing changes, and the page says so.
         version = measure.version
         page.get_by_role("link", name="Edit").first.click()
-        page.get_by_role("button", name="Save").click()
+        _save(page)
         expect(page.locator(".messages, [role=status]").first).to_contain_text("Nothing was changed")
         measure.refresh_from_db()
         assert measure.version == version and _lines(measure.pk) == lines and _figures(measure.pk) == figures
@@ -85,17 +85,17 @@ def test_one_officer_in_two_windows_saves_different_fields_and_both_are_kept(liv
     first, second = windows
 
     first.get_by_label("Title (English)").fill("Title from the first window")
-    first.get_by_role("button", name="Save").click()
+    _save(first)
     expect(first.locator(".messages").first).to_contain_text("saved")
 
     second.get_by_label("Description (Vietnamese)").fill("Mô tả từ cửa sổ thứ hai")
-    second.get_by_role("button", name="Save").click()
+    _save(second)
     conflict = second.locator("#conflict")
     expect(conflict).to_contain_text("Title from the first window")  # what the first window saved
     expect(second.get_by_label("Title (English)")).to_have_value("Title from the first window")
     expect(second.get_by_label("Description (Vietnamese)")).to_have_value("Mô tả từ cửa sổ thứ hai")
     second.screenshot(path=_shot("edit-two-windows-conflict"), full_page=True)
-    second.get_by_role("button", name="Save").click()
+    _save(second)
     expect(second.locator(".messages, [role=status]").first).to_contain_text("saved")
 
     measure.refresh_from_db()
@@ -104,6 +104,13 @@ def test_one_officer_in_two_windows_saves_different_fields_and_both_are_kept(liv
     assert _lines(measure.pk) == lines
     for window in windows:
         window.context.close()
+
+
+def _save(page) -> None:
+    """Save as a person does: once the figures preview has appeared. It loads with the page and pushes the Save button
+    down when it arrives; a click at that moment lands beside the button (seen on a slow CI machine)."""
+    expect(page.locator("#figures-preview")).to_contain_text("Not saved yet.")
+    page.get_by_role("button", name="Save").click()
 
 
 def _shot(name: str) -> str:
