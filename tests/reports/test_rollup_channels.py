@@ -195,19 +195,17 @@ class Channels:
         getattr(self, name)(*op[1:])
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="found at the end of the session that wrote it: some sequence of doors leaves a park's potential row off "
-    "by one measure's saving (120,000 kWh, the import row's electricity); the cause is not found yet (issue 16)",
-)
 @pytest.mark.django_db
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(sequence=st.lists(ops, min_size=2, max_size=8))
 def test_after_changes_through_every_door_the_roll_up_equals_a_from_scratch_aggregate(
     sequence, django_capture_on_commit_callbacks, staff_user, admin_user
 ):
     channels = Channels(staff_user, admin_user)
-    channels.page_create(0, 1000)
+    # Every door runs with the callbacks its commit schedules (the roll-up's enqueue), the first create too: left
+    # outside, its roll-up mark waited for a later write, and a sequence of saves that change nothing never sent one.
+    with django_capture_on_commit_callbacks(execute=True):
+        channels.page_create(0, 1000)
     for op in sequence:
         with django_capture_on_commit_callbacks(execute=True):
             channels.apply(op)
