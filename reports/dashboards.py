@@ -8,7 +8,7 @@ their parks' and enterprises' dashboards; other provinces, parks and enterprises
 
 from collections import defaultdict
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.cache import cache
 from django.db.models import Count, Max, Min, Q, Sum
@@ -78,7 +78,9 @@ def scope_for(user, level: str, pk: int = 0) -> Scope:
 
 
 def _number(value, places: int = 0) -> float:
-    return round(float(value or 0), places)
+    """Rounded half up, as the pages' number filter rounds (Python's round() goes half to even: 2.5 -> 2)."""
+    exact = value if isinstance(value, Decimal) else Decimal(str(value or 0))
+    return float(exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
 
 
 def _figures(row: dict) -> dict:

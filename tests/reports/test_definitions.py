@@ -206,3 +206,30 @@ def test_each_stage_is_the_registers_statuses_and_every_figure_follows_them(engl
     card = {row["indicator"]: row for row in data["scorecard"]}
     assert card["symbiosis_links"]["value"] == len([m for m in realised if m.kind == "is"])
     assert sum(q["measure_count"] for q in data["quarters"]) == len([m for m in realised if m.implemented_on])
+
+
+@pytest.mark.usefixtures("eager_tasks")
+def test_a_half_kwh_is_rounded_the_same_way_on_the_home_page_the_dashboard_and_its_api(
+    english, django_capture_on_commit_callbacks
+):
+    # Before: the dashboard rounded half to even (Python's round), the pages half up, so a total of N + 0.5 with N
+    # even read N on the dashboard and N + 1 on the home page.
+    def potential() -> Decimal:
+        row = RollupRow.objects.get(level="programme", kind="all", technique="", stage="potential", year=0)
+        return row.electricity_kwh
+
+    total = potential()
+    even = (int(total) // 2 + 2) * 2
+    electricity = Resource.objects.get(code="electricity")
+    with django_capture_on_commit_callbacks(execute=True):
+        measure_create(
+            measure=recp_measure(EnterpriseFactory()),
+            savings=[SavingInput(electricity, Decimal(even) + Decimal("0.5") - total, "kWh")],
+        )
+    assert potential() == Decimal(even) + Decimal("0.5")
+    shown = f"{even + 1:,}"
+    assert figure(html_of(english, "/"), "electricity_kwh") == shown
+    assert get(english)["tiles"]["potential"]["electricity_kwh"] == even + 1
+    page = html_of(english, reverse("reports:dashboard"))
+    tile = re.search(r'data-tile="electricity_kwh">.*?<dd>([^<]*)</dd>', page, re.S).group(1)
+    assert tile == shown
