@@ -35,7 +35,8 @@ class DateField(forms.DateField):
 
 
 class ResourceSelect(forms.Select):
-    """Each resource carries the units it may be entered in, so the page offers only those."""
+    """Each resource carries the units it may be entered in, and whether its saving may be negative, so the page
+    offers only those units and the confirmation of a negative saving only where it applies."""
 
     def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
         option = super().create_option(name, value, label, selected, index, subindex, attrs)
@@ -43,6 +44,8 @@ class ResourceSelect(forms.Select):
         if resource is not None:
             units = units_for(resource.canonical_unit, has_density=bool(resource.density_t_per_m3))
             option["attrs"]["data-units"] = " ".join(units)
+            if resource.allows_negative_saving:
+                option["attrs"]["data-allows-negative"] = ""
         return option
 
 
@@ -83,8 +86,12 @@ class LineForm(forms.Form):
             try:
                 type(self).build_line(Measure(), self.to_input())
             except ValidationError as error:
-                add_service_errors(self, error, fields_by_code=LINE_ERRORS)
+                add_service_errors(self, self.explain(error), fields_by_code=LINE_ERRORS)
         return data
+
+    def explain(self, error: ValidationError) -> ValidationError:
+        """The service's error as the page words it (a page may name its own controls)."""
+        return error
 
 
 class SavingForm(LineForm):
@@ -100,6 +107,42 @@ class SavingForm(LineForm):
         label=gettext_lazy("I confirm this saving is negative (the measure increases use)"),
         required=False,
     )
+
+    def explain(self, error: ValidationError) -> ValidationError:
+        """A negative saving refused, said in the page's terms: which resources may have one at all, and which box
+        to tick (the service's words serve the API and imports too, which have no box)."""
+        if hasattr(error, "error_dict"):
+            return error
+        return ValidationError([self._negative_message(item) or item for item in error.error_list])
+
+    def _negative_message(self, item: ValidationError) -> ValidationError | None:
+        name = self.cleaned_data["resource"].name
+        if item.code == "negative_unconfirmed":
+            return ValidationError(
+                _(
+                    "%(resource)s: a negative quantity means the measure increases its use. If that is right, tick "
+                    "the box “%(box)s”; otherwise remove the minus sign."
+                )
+                % {"resource": name, "box": self.fields["negative_confirmed"].label},
+                code=item.code,
+            )
+        if item.code == "negative":
+            allowed = ", ".join(r.name for r in Resource.objects.filter(allows_negative_saving=True))
+            if not allowed:
+                return ValidationError(
+                    _("%(resource)s: a saving cannot be negative; no resource allows one. Remove the minus sign.")
+                    % {"resource": name},
+                    code=item.code,
+                )
+            return ValidationError(
+                _(
+                    "%(resource)s: a saving cannot be negative. Negative savings, where the measure increases use, "
+                    "are only for resources that allow them: %(allowed)s. Remove the minus sign."
+                )
+                % {"resource": name, "allowed": allowed},
+                code=item.code,
+            )
+        return None
 
     def to_input(self) -> SavingInput:
         data = self.cleaned_data

@@ -101,7 +101,11 @@ def measure_list(request):
         measures_visible_to(request.user)
         .select_related(*PARTIES)
         .defer("description_vi", "description_en", "search_text", "co2e_justification", "figures_note")
-        .annotate(has_increase=Exists(MeasureSaving.objects.filter(measure=OuterRef("pk"), quantity__lt=0)))
+        .annotate(
+            has_increase=Exists(  # as MeasureSaving.is_increase: estimated or measured below zero
+                MeasureSaving.objects.filter(Q(quantity__lt=0) | Q(verified_quantity__lt=0), measure=OuterRef("pk"))
+            )
+        )
     )
     listing = ListPage(
         request,
@@ -400,22 +404,57 @@ def _conflict(request, form, saving_set, flow_set, error: StaleEdit, new_savings
 @measure_writers
 def measure_figures_preview(request, kind: str | None = None, pk: int | None = None):
     """The figures the form's measure would get (CO2e with its trail, kWh, m3, cost), computed by saving it in a
-    transaction that is rolled back. Answers a fragment of the page (htmx)."""
+    transaction that is rolled back; or, when the form cannot be saved, what stops it, field by field. Answers a
+    fragment of the page (htmx)."""
     measure = _visible_measure(request, pk) if pk is not None else None
     kind = measure.kind if measure else _kind_or_404(kind)
     form = FORMS[kind](request.POST, instance=measure, user=request.user)
     saving_set, flow_set = _formsets(kind, request.POST)
-    context = {"preview": None, "errors": []}
+    preview = None
     if _all_valid(form, saving_set, flow_set):
         try:
-            context["preview"] = measure_preview(
+            preview = measure_preview(
                 measure=form.save(commit=False),
                 savings=lines_of(saving_set),
                 flows=lines_of(flow_set) if flow_set is not None else None,
             )
         except ValidationError as error:
-            context["errors"] = error.messages
+            add_service_errors(form, error)
+    problems, missing = _preview_problems(form, saving_set, flow_set) if preview is None else ([], [])
+    context = {"preview": preview, "problems": problems, "missing": missing}
     return render(request, "measures/_figures_preview.html", context)
+
+
+def _preview_problems(form, saving_set, flow_set) -> tuple[list[tuple[str, str]], list[str]]:
+    """What keeps the form from being saved, as (where, message) pairs, and apart from them the required fields
+    still empty, by label: a person sees why there are no figures yet."""
+    problems: list[tuple[str, str]] = []
+    missing: list[str] = []
+
+    def collect(where: str, bound) -> None:
+        for name, items in bound.errors.as_data().items():
+            field = bound.fields.get(name)
+            # A row's confirmation box is named by its own message; its long label would only repeat it.
+            label = str(field.label) if field is not None and name != "negative_confirmed" else ""
+            place = " · ".join(part for part in (where, label) if part)
+            for item in items:
+                if item.code == "required":
+                    missing.append(place)
+                else:
+                    problems.extend((place, message) for message in item.messages)
+
+    collect("", form)
+    for formset, lines in ((saving_set, _("Annual savings")), (flow_set, _("Exchanged flows"))):
+        if formset is None:
+            continue
+        problems.extend((str(lines), message) for message in formset.non_form_errors())
+        number = 0
+        for row in formset.forms:
+            if getattr(row, "cleaned_data", {}).get("DELETE"):
+                continue  # removed: neither counted nor checked
+            number += 1
+            collect(_("%(lines)s, row %(number)s") % {"lines": lines, "number": number}, row)
+    return problems, list(dict.fromkeys(missing))
 
 
 TRANSITION_ERRORS = {"date": "effective_on", "future": "effective_on", "reason": "reason", "too_large": "evidence",

@@ -1,5 +1,6 @@
-// The little JavaScript the pages need: repeatable rows (add and remove without a reload) and units offered per
-// resource. Everything works without it too: rows are removed with their "Remove" box, units are checked on saving.
+// The little JavaScript the pages need: repeatable rows (add and remove without a reload), units offered per
+// resource, and the confirmation of a negative saving offered only for resources that allow one. Everything works
+// without it too: rows are removed with their "Remove" box, units and negative savings are checked on saving.
 (function () {
   "use strict";
 
@@ -21,6 +22,23 @@
     }
   }
 
+  // The box "I confirm this saving is negative" applies only to a resource that allows a negative saving. A box
+  // that arrived ticked stays in sight until the resource is changed, so a stored confirmation is never hidden.
+  function offerConfirmation(row, resourceChanged) {
+    var resource = row.querySelector("select[name$='-resource']");
+    var box = row.querySelector("input[name$='-negative_confirmed']");
+    if (!resource || !box) return;
+    var option = resource.options[resource.selectedIndex];
+    var applies = Boolean(option && option.hasAttribute("data-allows-negative"));
+    if (!applies && resourceChanged) box.checked = false;
+    box.closest(".field").hidden = !applies && !box.checked;
+  }
+
+  function fitRow(row, resourceChanged) {
+    offerUnits(row);
+    offerConfirmation(row, resourceChanged);
+  }
+
   function changed(form) {
     form.dispatchEvent(new CustomEvent("lines-changed", { bubbles: true }));
   }
@@ -31,12 +49,12 @@
     var template = lines.querySelector("template[data-empty-row]");
     var form = lines.closest("form");
     lines.querySelectorAll("[data-line]").forEach(function (row) {
-      if (!row.closest("template")) offerUnits(row);
+      if (!row.closest("template")) fitRow(row, false);
       var box = row.querySelector("input[name$='-DELETE']");
       if (box) box.closest(".remove").hidden = true;
     });
     lines.addEventListener("change", function (event) {
-      if (event.target.matches("select[name$='-resource']")) offerUnits(event.target.closest("[data-line]"));
+      if (event.target.matches("select[name$='-resource']")) fitRow(event.target.closest("[data-line]"), true);
     });
     lines.addEventListener("click", function (event) {
       var add = event.target.closest("[data-add-line]");
@@ -48,7 +66,7 @@
         total.value = String(index + 1);
         var row = rows.lastElementChild;
         row.querySelector(".remove").hidden = true;
-        offerUnits(row);
+        fitRow(row, false);
         var first = row.querySelector("select, input:not([type=hidden])");
         if (first) first.focus();
         changed(form);
