@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from reports.models import EipCriterion, ProgrammeTarget, RollupRow, RollupRun
+from reports.models import DisclosureRule, EipCriterion, ProgrammeTarget, RollupRow, RollupRun
 
 
 @admin.register(ProgrammeTarget)
@@ -12,6 +12,20 @@ class ProgrammeTargetAdmin(admin.ModelAdmin):
 @admin.register(EipCriterion)
 class EipCriterionAdmin(admin.ModelAdmin):
     list_display = ["indicator", "threshold", "legal_source"]
+
+
+@admin.register(DisclosureRule)
+class DisclosureRuleAdmin(admin.ModelAdmin):
+    """What partners may read of totals that include non-consenting enterprises: one row, changed here, never
+    removed (without it the defaults apply)."""
+
+    list_display = ["min_enterprises", "max_share", "source", "updated_at"]
+
+    def has_add_permission(self, request):
+        return not DisclosureRule.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

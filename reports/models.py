@@ -1,5 +1,8 @@
 """Programme targets, held as data with their source."""
 
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -67,6 +70,50 @@ class EipCriterion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_indicator_display()} ≥ {self.threshold}"
+
+
+class DisclosureRule(models.Model):
+    """When a partner may read a roll-up figure that includes enterprises that did not consent (one row, corrected by an
+    administrator): the thresholds of the rule in `reports.disclosure`, with who set them and why."""
+
+    min_enterprises = models.PositiveSmallIntegerField(
+        _("at least this many non-consenting enterprises"),
+        default=3,
+        validators=[MinValueValidator(2)],
+        help_text=_(
+            "A figure that partners could narrow down to the money of fewer non-consenting enterprises than this "
+            "is not shown to them."
+        ),
+    )
+    max_share = models.DecimalField(
+        _("largest share of one enterprise (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal(85),
+        validators=[MinValueValidator(Decimal(1)), MaxValueValidator(Decimal("99.99"))],
+        help_text=_("Nor is one where a single non-consenting enterprise holds this share of the money or more."),
+    )
+    source = models.CharField(_("source or reason"), max_length=300, help_text=_("Who decided the rule, and why."))
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("disclosure rule")
+        verbose_name_plural = _("disclosure rules")
+        constraints = [
+            models.CheckConstraint(condition=Q(min_enterprises__gte=2), name="disclosurerule_min_enterprises_range"),
+            models.CheckConstraint(
+                condition=Q(max_share__gte=1, max_share__lt=100), name="disclosurerule_max_share_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"≥ {self.min_enterprises}, < {self.max_share}%"
+
+    @classmethod
+    def current(cls) -> "DisclosureRule":
+        """The rule in force; its defaults if the row is missing (the protection never disappears with its row)."""
+        return cls.objects.first() or cls()
 
 
 class RollupRow(models.Model):

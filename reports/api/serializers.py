@@ -63,7 +63,13 @@ class RollupRowSerializer(serializers.Serializer):
     measure_count = serializers.IntegerField()
     enterprise_count = serializers.IntegerField()
     as_of = serializers.DateTimeField(allow_null=True)
-    withheld = serializers.ListField(child=serializers.CharField())
+    withheld = serializers.ListField(
+        child=serializers.CharField(), help_text="Figures left out (null) for the caller: see `suppressed`."
+    )
+    suppressed = serializers.BooleanField(
+        help_text="True when the money (cost_usd, cost_vnd) is null by the disclosure rule, not because it is zero: "
+        "for partners, where it would reveal the money of enterprises that did not consent."
+    )
 
 
 class RollupResponseSerializer(serializers.Serializer):

@@ -1,9 +1,11 @@
 """Programme targets, and the roll-ups: the same rows the dashboards read, scoped and cacheable (ETag)."""
 
+import contextlib
 import hashlib
 import json
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
 from django.http import Http404
 from django.utils.http import http_date, parse_http_date_safe, quote_etag
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -23,12 +25,13 @@ from reports.api.serializers import (
     RollupResponseSerializer,
 )
 from reports.dashboards import dashboard, scope_for
+from reports.disclosure import PROTECTED, catching_up, withheld_for_partners
 from reports.models import ProgrammeTarget, RollupRow
 from reports.selectors import as_of, enterprise_as_of, enterprise_rows
 from reports.services import FIGURES as ROLLED_UP
 
 FIGURES = (*ROLLED_UP, "measure_count", "enterprise_count")
-MONEY = ["cost_usd", "cost_vnd"]  # withheld from partners where an enterprise did not consent
+MONEY = list(PROTECTED)  # withheld from partners where the disclosure rule says so
 
 
 class ProgrammeTargetViewSet(ReadOnlyViewSet):
@@ -41,8 +44,9 @@ class ProgrammeTargetViewSet(ReadOnlyViewSet):
     ordering = ["id"]
 
 
-def _table_rows(user, query: dict) -> list[dict]:
-    """Rows of the roll-up table for a programme, province or park query, within the caller's scope."""
+def _table_rows(user, query: dict, withheld: frozenset) -> list[dict]:
+    """Rows of the roll-up table for a programme, province or park query, within the caller's scope; the money of
+    the `withheld` cells is left out."""
     level = query["level"]
     rows = RollupRow.objects.filter(
         level=level, kind=query["kind"], technique=query["technique"], year=query["year"]
@@ -63,19 +67,32 @@ def _table_rows(user, query: dict) -> list[dict]:
     elif visible is not None:
         rows = rows.filter(scope_id__in=visible)
     return [
-        {"level": r.level, "id": None if level == RollupRow.Level.PROGRAMME else r.scope_id, "kind": r.kind,
-         "technique": r.technique, "stage": r.stage, "year": r.year, **{f: getattr(r, f) for f in FIGURES},
-         "as_of": r.computed_at, "withheld": []}
+        _withhold(
+            {"level": r.level, "id": None if level == RollupRow.Level.PROGRAMME else r.scope_id, "kind": r.kind,
+             "technique": r.technique, "stage": r.stage, "year": r.year, **{f: getattr(r, f) for f in FIGURES},
+             "as_of": r.computed_at},
+            (r.level, r.scope_id, r.kind, r.technique, r.stage, r.year) in withheld,
+        )
         for r in rows
     ]  # fmt: skip
 
 
-def _enterprise_rows(request, query: dict) -> list[dict]:
-    """An enterprise's rows, computed from its measures; partners do not see a non-consenting one's cost."""
+def _withhold(row: dict, withheld: bool) -> dict:
+    """The row as the caller may read it: the protected money null and named when withheld."""
+    if withheld:
+        row.update(dict.fromkeys(MONEY))
+    return {**row, "withheld": MONEY if withheld else [], "suppressed": withheld}
+
+
+def _enterprise_rows(request, query: dict, withheld: frozenset) -> list[dict]:
+    """An enterprise's rows, computed from its measures; partners never see a non-consenting one's money, nor a
+    consenting one's where it would show a non-consenting partner's in an exchange (`withheld`)."""
     enterprise = enterprises_visible_to(request.user).filter(pk=query["id"]).first()
     if enterprise is None:
         raise Http404
-    withhold = withholds_confidential(request) and not enterprise.partner_consent
+    # A non-consenting enterprise's own money, ever; a consenting one's while a change to its measures waits for the
+    # table (its cells are computed as they are now, the rule decided on the table's).
+    own = withholds_confidential(request) and (not enterprise.partner_consent or catching_up(enterprise.pk))
     latest = enterprise_as_of(enterprise.pk)
     rows = []
     for row in enterprise_rows(enterprise.pk):
@@ -83,14 +100,29 @@ def _enterprise_rows(request, query: dict) -> list[dict]:
             continue
         if "stage" in query and row["stage"] != query["stage"]:
             continue
+        key = ("enterprise", enterprise.pk, row["kind"], row["technique"], row["stage"], row["year"])
         rows.append(
-            {"level": "enterprise", "id": enterprise.pk, "kind": row["kind"], "technique": row["technique"],
-             "stage": row["stage"], "year": row["year"], **{f: row[f] for f in FIGURES}, "as_of": latest,
-             "withheld": MONEY if withhold else []}
+            _withhold(
+                {"level": "enterprise", "id": enterprise.pk, "kind": row["kind"], "technique": row["technique"],
+                 "stage": row["stage"], "year": row["year"], **{f: row[f] for f in FIGURES}, "as_of": latest},
+                own or key in withheld,
+            )
         )  # fmt: skip
-        if withhold:
-            rows[-1].update(dict.fromkeys(MONEY))
     return rows
+
+
+@contextlib.contextmanager
+def _one_snapshot():
+    """The rows and what the disclosure rule reads, from one snapshot of the database on PostgreSQL, so that a roll-up
+    committed in between cannot pair new rows with an older account of them. (SQLite, the embedded default, runs
+    no read transaction here: every transaction takes its write lock.)"""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
 
 
 class RollupView(AuditedMixin, APIView):
@@ -98,6 +130,18 @@ class RollupView(AuditedMixin, APIView):
 
     The dashboards read the same rows. Poll cheaply: send the `ETag` back as `If-None-Match` (or `Last-Modified`
     as `If-Modified-Since`) and an unchanged answer is `304 Not Modified` with no body.
+
+    **Disclosure rule (partners' keys).** Partners do not see the money of a measure in which an enterprise that did
+    not consent takes part. A row's `cost_usd` and `cost_vnd` are therefore `null`, listed in `withheld`, with
+    `suppressed: true` (never a zero), wherever the row, alone or added to and subtracted from the other rows and the
+    money the measures list shows, would let a partner work out withheld money of fewer than 3 non-consenting
+    enterprises, or money of which one of them holds 85 % or more (USD or VND). The thresholds are the *Disclosure
+    rule* in the admin. Coarser rows are kept first: all kinds and years before one, the programme before provinces,
+    parks and enterprises, potential before realised and verified. A non-consenting enterprise's own rows are always
+    suppressed; a consenting one's by the same rule where its exchanges with non-consenting enterprises are in them,
+    and for the few seconds a change to its measures waits for the roll-up. Savings (kWh, m3, tCO2e) and counts are
+    never suppressed (partners read them per measure). A row with `suppressed: false` holds every measure. Staff and
+    park managers always get every figure.
     """
 
     @extend_schema(
@@ -111,7 +155,13 @@ class RollupView(AuditedMixin, APIView):
         params = RollupQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         query = params.validated_data
-        rows = _enterprise_rows(request, query) if query["level"] == "enterprise" else _table_rows(request.user, query)
+        partner = withholds_confidential(request)
+        with _one_snapshot() if partner else contextlib.nullcontext():
+            withheld = withheld_for_partners() if partner else frozenset()
+            if query["level"] == "enterprise":
+                rows = _enterprise_rows(request, query, withheld)
+            else:
+                rows = _table_rows(request.user, query, withheld)
         stamps = [row["as_of"] for row in rows if row["as_of"] is not None]
         body = RollupResponseSerializer({"as_of": as_of(stamps), "results": rows}).data
         figures = [{k: v for k, v in row.items() if k != "as_of"} for row in body["results"]]
