@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from ecopark.env import env_bool, env_int, env_str
@@ -128,8 +129,47 @@ STATICFILES_FINDERS = [
 VENDOR_FILES = {
     "vendor/echarts/echarts.min.js": BASE_DIR / "node_modules" / "echarts" / "dist" / "echarts.min.js",
 }
+
+
+def media_storage() -> dict:
+    """Where uploaded files (evidence, imports) are kept: one store that every web and worker process shares.
+
+    The folder MEDIA_ROOT by default (on several machines, a volume they all mount); an S3-compatible bucket through
+    django-storages when FILE_STORAGE is `s3`, or is unset and AWS_STORAGE_BUCKET_NAME is set.
+    """
+    bucket = env_str("AWS_STORAGE_BUCKET_NAME").strip()
+    kind = env_str("FILE_STORAGE").strip().lower() or ("s3" if bucket else "filesystem")
+    if kind == "filesystem":
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    if kind != "s3":
+        raise ImproperlyConfigured(f"The environment variable FILE_STORAGE must be filesystem or s3, not {kind!r}.")
+    if not bucket:
+        raise ImproperlyConfigured(
+            "The environment variable AWS_STORAGE_BUCKET_NAME is required with FILE_STORAGE=s3: the bucket that keeps "
+            "the uploaded files."
+        )
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL").strip() or None,  # None: Amazon S3 itself
+            "region_name": env_str("AWS_S3_REGION_NAME").strip() or None,
+            # Without keys boto3 looks further (an instance or task role, ~/.aws).
+            "access_key": env_str("AWS_ACCESS_KEY_ID").strip() or None,
+            "secret_key": env_str("AWS_SECRET_ACCESS_KEY").strip() or None,
+            "location": env_str("AWS_LOCATION").strip("/ "),  # a folder inside the bucket, when it is shared
+            # `path` (bucket in the path, not in the host name) for most servers other than Amazon's.
+            "addressing_style": env_str("AWS_S3_ADDRESSING_STYLE").strip() or None,
+            "default_acl": None,  # the bucket's own policy: keep it private, files are served only through the app
+            "querystring_auth": True,
+            "file_overwrite": False,  # a name already taken gets a suffix, as in the folder
+            "max_memory_size": 5 * 1024 * 1024,  # a file read back larger than this waits in a temporary file
+        },
+    }
+
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": media_storage(),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
@@ -142,8 +182,9 @@ def _static_file_headers(headers, path: str, url: str) -> None:
 
 
 WHITENOISE_ADD_HEADERS_FUNCTION = _static_file_headers
-# Uploaded files (evidence) live outside the static root and are served only through views that check access.
-MEDIA_ROOT = VAR_DIR / "media"
+# Uploaded files (evidence, imports) live outside the static root and are served only through views that check
+# access; in this folder unless STORAGES["default"] is a bucket (media_storage).
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or VAR_DIR / "media")
 MEDIA_URL = "/media/"
 # The largest evidence file a user may upload (PDF, image or spreadsheet), in megabytes.
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_MB", default=10) * 1024 * 1024

@@ -30,6 +30,6 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 (whitenoise expects
 
 # Plain static storage in development so that pages work before collectstatic has run.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": STORAGES["default"],  # noqa: F405 (the folder or the bucket the environment names, as in production)
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
