@@ -45,13 +45,15 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 # Benchmarks on PostgreSQL at scale (default 1,000,000 measures; BENCH_ARGS="--measures 100000" for a quick run).
-# BENCH_DATABASE_URL names a database to fill (it is emptied); without it a throwaway cluster is started.
+# BENCH_DATABASE_URL names a database to fill (it is emptied); without it a throwaway cluster is started. With
+# BENCH_ARGS="--reuse", a database filled by an earlier run is kept (e.g. "--reuse --only-pages"). Needs wrk.
+# Migrations build indexes over the generated rows: they run without the web statement timeout.
 bench: $(STAMP)
 ifdef BENCH_DATABASE_URL
-	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py migrate --no-input -v 0
+	DATABASE_URL=$(BENCH_DATABASE_URL) DB_STATEMENT_TIMEOUT_MS=0 $(BIN)/python manage.py migrate --no-input -v 0
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m bench.run $(BENCH_ARGS)
 else
-	bench/with-postgres.sh sh -c '$(BIN)/python manage.py migrate --no-input -v 0 && $(BIN)/python -m bench.run $(BENCH_ARGS)'
+	bench/with-postgres.sh sh -c 'DB_STATEMENT_TIMEOUT_MS=0 $(BIN)/python manage.py migrate --no-input -v 0 && $(BIN)/python -m bench.run $(BENCH_ARGS)'
 endif
 
 # Extract translatable strings into locale/*/LC_MESSAGES/django.po (needs GNU gettext).

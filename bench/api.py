@@ -32,18 +32,51 @@ def _wait(url: str, headers: dict, seconds: float = 30) -> None:
     raise RuntimeError(f"{url} did not answer")
 
 
-def _wrk(url: str, headers: dict, seconds: int, *, warm_up: bool = False, pages: int = 0) -> dict:
-    """wrk against `url`; with `pages`, each request asks for one of the first `pages` pages at random."""
-    args = ["wrk", "-t2", f"-c{CLIENTS}", f"-d{seconds}s", "-s", str(ROOT / "bench" / "p95.lua")]
+def _wrk(url: str, headers: dict, seconds: int, *, warm_up: bool = False, pages: int = 0, mix: str = "",
+         timeout_s: int = 2) -> dict:  # fmt: skip
+    """wrk against `url`; with `pages`, each request asks for one of the first `pages` pages at random; with `mix`
+    (a file, see p95.lua), each request is one of its lines at random. A request unanswered after `timeout_s` counts
+    as a timeout. Errors raise unless `warm_up` (or `mix`: the caller reports them)."""
+    if shutil.which("wrk") is None:
+        raise RuntimeError("make bench needs wrk (Debian: apt-get install wrk)")
+    args = ["wrk", "-t2", f"-c{CLIENTS}", f"-d{seconds}s", f"--timeout={timeout_s}s", "-s",
+            str(ROOT / "bench" / "p95.lua")]  # fmt: skip
     for name, value in headers.items():
         args += ["-H", f"{name}: {value}"]
-    env = {**os.environ, "BENCH_PAGES": str(pages)}
+    env = {**os.environ, "BENCH_PAGES": str(pages), "BENCH_MIX": mix}
     out = subprocess.run([*args, url], capture_output=True, text=True, check=True, env=env).stdout  # noqa: S603
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    stats = dict(re.findall(r"(\w+)=(\d+)", out.split("BENCH", 1)[1]))
-    if not warm_up and (int(stats["errors"]) or int(stats["status_errors"])):  # a cold first count may time out
+    stats = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", out.split("BENCH", 1)[1])}
+    if not (warm_up or mix) and (stats["errors"] or stats["status_errors"]):  # a cold first count may time out
         raise RuntimeError(f"wrk saw errors against {url}:\n{out}")
-    return {"rps": rps, "p95_ms": int(stats["p95_us"]) / 1000, "p50_ms": int(stats["p50_us"]) / 1000}
+    return {"rps": rps, "p95_ms": stats["p95_us"] / 1000, "p50_ms": stats["p50_us"] / 1000,
+            "requests": stats["requests"], "errors": stats["errors"], "status_errors": stats["status_errors"],
+            "timeouts": stats["timeouts"]}  # fmt: skip
+
+
+def server_env(*, workers: int, redis_port: int = REDIS_PORT) -> dict:
+    """The environment of gunicorn with production settings (and the benchmark's floor URL), its Redis on
+    `redis_port`, and the web statement timeout of production (the benchmark process itself runs without one)."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "SECRET_KEY": "bench-" + "x" * 50,
+        "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "WEB_CONCURRENCY": str(workers),
+        "WEB_THREADS": "1",
+        "LOG_LEVEL": "WARNING",
+        # bench.run lifts the statement timeout for its own process (generating a million measures is one long
+        # statement) and keeps the web one here, for the servers it starts.
+        "DB_STATEMENT_TIMEOUT_MS": os.environ.get("BENCH_WEB_STATEMENT_TIMEOUT_MS", "30000"),
+    }
+
+
+def start_redis(work: Path, port: int = REDIS_PORT) -> subprocess.Popen:
+    return subprocess.Popen(  # noqa: S603
+        [shutil.which("redis-server") or "redis-server", "--port", str(port), "--save", "", "--dir", str(work)],
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def _serve(env: dict, log) -> subprocess.Popen:
@@ -68,20 +101,8 @@ def measure_api(*, seconds: int = 15, workers: int = 4) -> dict:
     api_key.requests_per_minute = 10_000_000  # the benchmark measures the endpoint, not the throttle
     api_key.save()
     work = Path(tempfile.mkdtemp(prefix="ecopark-bench-api-"))
-    redis = subprocess.Popen(  # noqa: S603
-        [shutil.which("redis-server") or "redis-server", "--port", str(REDIS_PORT), "--save", "", "--dir", str(work)],
-        stdout=subprocess.DEVNULL,
-    )
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "SECRET_KEY": "bench-" + "x" * 50,
-        "REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}/0",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "WEB_CONCURRENCY": str(workers),
-        "WEB_THREADS": "1",
-        "LOG_LEVEL": "WARNING",
-    }
+    redis = start_redis(work)
+    env = server_env(workers=workers)
     log = open(work / "gunicorn.log", "w")  # noqa: SIM115
     headers = {"X-Forwarded-Proto": "https", "Authorization": f"Bearer {key}"}
     api = f"http://127.0.0.1:{PORT}/api/v1/measures/?page_size=50"

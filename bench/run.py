@@ -126,8 +126,19 @@ def main() -> None:
     parser.add_argument("--skip-import", action="store_true", help="leave out the spreadsheet import benchmark")
     parser.add_argument("--skip-dashboards", action="store_true", help="leave out the dashboards benchmark")
     parser.add_argument("--import-rows", type=int, default=10_000)
+    parser.add_argument("--skip-pages", action="store_true", help="leave out the pages and endpoints benchmark")
+    parser.add_argument("--only-pages", action="store_true", help="only the pages and endpoints benchmark")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep the register already generated (as many measures, from an earlier run)")  # fmt: skip
     args = parser.parse_args()
     os.environ.setdefault("ROLLUP_DEBOUNCE_SECONDS", "3600")  # the benchmark applies pending changes itself
+    os.environ.setdefault("DEBUG", "false")  # pages are timed as production renders them
+    # Generating a million measures is one long statement: this process runs as a worker would (the task timeout);
+    # the servers it starts keep the web one (bench/api.py).
+    os.environ.setdefault("BENCH_WEB_STATEMENT_TIMEOUT_MS", os.environ.get("DB_STATEMENT_TIMEOUT_MS", "30000"))
+    os.environ["DB_STATEMENT_TIMEOUT_MS"] = os.environ.get("DB_TASK_STATEMENT_TIMEOUT_MS", "1500000")
+    if args.only_pages:
+        args.skip_rollup = args.skip_api = args.skip_import = args.skip_dashboards = True
     setup_django()
     from django.db import connection
 
@@ -137,13 +148,16 @@ def main() -> None:
     current_app.conf.task_always_eager = False  # schedule nothing in-process: the benchmark times the service
     current_app.conf.broker_url = "memory://"
 
-    from bench.generate import generate
+    from bench.generate import generate, generated
     from measures.models import Measure
 
-    print(f"generating {args.measures:,} measures ...", flush=True)
-    gen = generate(measures=args.measures, parks=args.parks, enterprises=args.enterprises)
+    if args.reuse and generated(measures=args.measures, enterprises=args.enterprises):
+        print(f"reusing the {args.measures:,} measures generated earlier", flush=True)
+    else:
+        print(f"generating {args.measures:,} measures ...", flush=True)
+        gen = generate(measures=args.measures, parks=args.parks, enterprises=args.enterprises)
+        print(f"generated in {sum(gen.values()):.1f} s: {gen}", flush=True)
     count = Measure.objects.count()
-    print(f"generated in {sum(gen.values()):.1f} s: {gen}", flush=True)
 
     if not args.skip_rollup:
         rollup_section(args, count)
@@ -153,6 +167,80 @@ def main() -> None:
         import_section(args, count)
     if not args.skip_dashboards:
         dashboards_section(args, count)
+    if not args.skip_pages:
+        pages_section(args, count)
+
+
+def pages_section(args, count: int) -> None:
+    """Every page and list endpoint (bench/pages.py), then the 20-client load of a mix of them."""
+    from bench import pages
+    from reports.services import rollup_rebuild
+
+    rollup_rebuild(reason="bench: pages")  # the dashboards and the home page read the table: bring it up to date
+    print("pages and endpoints ...", flush=True)
+    s = pages.scene()
+    figures = pages.measure_pages(s)
+    floor = figures["floor"]
+    met = sum(pages.verdict(row) == "met" for row in figures["pages"].values())
+    section = [
+        "## Pages and API endpoints",
+        "",
+        f"Run {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} on {machine()}.",
+        f"Data: {count:,} measures, {args.enterprises:,} enterprises, {args.parks} parks (`bench/generate.py`); the "
+        f"park shown is the largest ({s.park.code}), the enterprise the one with most RECP measures "
+        f"({s.enterprise.code}). Server time through Django's test client in one process (no network), production "
+        f"settings but for a local-memory cache: up to {pages.REQUESTS} sequential requests per row after a warm-up "
+        f"(as many as fit in {pages.BUDGET_S:.0f} s, at least {pages.MIN_REQUESTS}); *first view after a write*: the "
+        f"median of {pages.COLD_RUNS} requests each made just after the register's and the measures' versions moved, "
+        "as any write moves them (so every count and figure kept between writes is computed again), with the most "
+        f"queries any of them made. {met} of {len(figures['pages'])} rows meet the target on both.",
+        "",
+        *pages.page_table(figures),
+        "",
+        f"Floors, in the same run (first and last, together): `/healthz` (one `SELECT 1`) through the same client and "
+        f"middleware for pages, p95 {floor['page']:.1f} ms; `bench/urls.py`'s bare endpoint (the same 50 measures "
+        f"as `/api/v1/measures/` with `.values()`, no authentication, no count) for the API, p95 "
+        f"{floor['api']:.1f} ms. *queries*: SQL statements of one request, counted on a warm one. The forms, the "
+        "schema and the admin are timed here and left out of the load below.",
+        "",
+    ]
+    write_section(Path(args.output), "## Pages and API endpoints", "\n".join(section))
+    print(f"written to {args.output}", flush=True)
+
+    print("load: 20 clients on a mix of pages and API reads ...", flush=True)
+    load = pages.measure_load(s)
+    mix, floor = load["load"], load["floor"]
+    print(f"load {load}", flush=True)
+    no_timeout = mix["timeouts"] == 0 and mix["errors"] == 0 and mix["status_errors"] == 0
+    rows = [
+        (f"p95 latency, {load['clients']} clients, the mix", f"{mix['p95_ms']:.0f} ms", f"{floor['p95_ms']:.0f} ms",
+         f"{mix['p95_ms'] / floor['p95_ms']:.1f}x", "< 300 ms", "met" if mix["p95_ms"] < 300 else "**NOT met**"),
+        ("Median latency", f"{mix['p50_ms']:.0f} ms", f"{floor['p50_ms']:.0f} ms", "-", "-", "-"),
+        ("Throughput", f"{mix['rps']:.0f} req/s", f"{floor['rps']:.0f} req/s", f"{mix['rps'] / floor['rps']:.0%}",
+         "-", "-"),
+        ("Requests answered / timed out (10 s) / errors / 4xx-5xx", f"{mix['requests']:,} / {mix['timeouts']} / "
+         f"{mix['errors'] - mix['timeouts']} / {mix['status_errors']}", "-", "-", "no timeout, no error",
+         "met" if no_timeout else "**NOT met**"),
+    ]  # fmt: skip
+    write_table_section(
+        Path(args.output),
+        "## Load: pages and API reads together",
+        data=(
+            f"Data: {count:,} measures. gunicorn with production settings ({load['workers']} sync workers, 60 s "
+            f"worker timeout, {int(os.environ['BENCH_WEB_STATEMENT_TIMEOUT_MS']) // 1000} s statement timeout), "
+            f"Redis cache, wrk on loopback with {load['clients']} connections for {load['seconds']} s, each request "
+            f"one of {load['lines']} rows of the table above at random ({load['pages']} pages as programme staff or a "
+            f"park manager, with a session; {load['api']} API reads with a partner key). No write during the load: "
+            "what pages keep between writes stays kept (the first view after a write is in the table above)."
+        ),
+        rows=rows,
+        floor=(
+            "Floor: `bench/urls.py`'s bare endpoint under the same 20 clients, 15 s before and 15 s after the mix "
+            "(averaged). With 20 clients on 2 cores every request queues behind others, so the p95 of the mix "
+            "follows throughput: read it against the floor's own p95 in the same run."
+        ),
+    )
+    print(f"written to {args.output}", flush=True)
 
 
 def dashboards_section(args, count: int) -> None:

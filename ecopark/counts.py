@@ -11,12 +11,15 @@ reached, each read gets a version no one has seen, so counts are computed afresh
 import hashlib
 import uuid
 from collections.abc import Callable
+from typing import TypeVar
 
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.db import transaction
 from django.db.models import QuerySet
 
 COUNT_TTL = 24 * 60 * 60
+T = TypeVar("T")
 
 
 def _version_key(table: str) -> str:
@@ -73,6 +76,29 @@ class ProcessMemo:
 
 
 _counts = ProcessMemo(limit=1_000)
+_values = ProcessMemo(limit=1_000)
+
+
+def cached_value(key: str, compute: Callable[[], T], *, version: str, memo: ProcessMemo = _values) -> T:
+    """A value computed from the register (counts, say), from the process, the cache, or computed and remembered.
+
+    `key` names what is computed and for whom; `version` is the version of what it was computed from, as the caller
+    read it (`versions_of`). A value this process has seen under that version costs no call to the cache, and any
+    write changes the version, so a value kept is never stale. The value must pickle (the cache keeps it). Callers
+    that keep values under different versions keep them in different memos (one holds one version at a time).
+    """
+    key = f"value:{hashlib.sha256(key.encode()).hexdigest()}"
+    kept_here = memo.under(version)
+    if key in kept_here:
+        return kept_here[key]
+    kept = cache.get(key)
+    if kept is not None and kept[0] == version:
+        value = kept[1]
+    else:
+        value = compute()
+        cache.set(key, (version, value), COUNT_TTL)
+    kept_here[key] = value
+    return value
 
 
 def cached_count(queryset: QuerySet, count: Callable[[], int], *, scope: str, version: str) -> int:
@@ -83,15 +109,19 @@ def cached_count(queryset: QuerySet, count: Callable[[], int], *, scope: str, ve
     (`versions_of`); a count this process has seen under that version costs no call to the cache.
     """
     table = queryset.model._meta.db_table
-    key = f"count:{table}:{hashlib.sha256(scope.encode()).hexdigest()}"
-    memo = _counts.under(f"{table}:{version}")
-    if key in memo:
-        return memo[key]
-    kept = cache.get(key)
-    if kept is not None and kept[0] == version:
-        value = kept[1]
-    else:
-        value = count()
-        cache.set(key, (version, value), COUNT_TTL)
-    memo[key] = value
-    return value
+    return cached_value(f"count:{table}:{scope}", count, version=f"{table}:{version}", memo=_counts)
+
+
+def kept_count(*names: str) -> Callable[[QuerySet], int]:
+    """For a list page (`ecopark.listing.ListPage(count=...)`): the count of its rows, kept under the versions of the
+    tables (or the register) that `names` says the rows depend on, and under the rows' SQL, which holds everything
+    that decides them (the user's parks, the filters, the search)."""
+
+    def count(rows: QuerySet) -> int:
+        try:
+            sql, params = rows.order_by().query.sql_with_params()
+        except EmptyResultSet:  # a filter that can match nothing: Django answers 0 without asking the database
+            return rows.count()
+        return cached_count(rows, rows.count, scope=repr((sql, params)), version=":".join(versions_of(*names)))
+
+    return count

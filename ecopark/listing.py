@@ -16,6 +16,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
@@ -70,6 +71,41 @@ def search_text_matches(rows: QuerySet, words: list[str]) -> QuerySet:
     return rows
 
 
+class ListPaginator(Paginator):
+    """Pages of an ordered queryset, for lists of up to millions of rows.
+
+    The count may come from the caller (kept between writes); a page nearer the end than the start is read in the
+    reverse order, so that the last pages cost what the first do instead of skipping every row before them; and with
+    `by_id`, the page's ids are chosen first (the filters and the ordering alone, which indexes answer) and then its
+    rows read with their joins: PostgreSQL plans a join of many tables for longer than it takes to choose 25 rows.
+    """
+
+    def __init__(self, object_list, per_page, *, count: Callable[[QuerySet], int] | None = None, by_id: bool = False):
+        super().__init__(object_list, per_page)
+        self._count, self._by_id = count, by_id
+
+    @cached_property
+    def count(self) -> int:
+        return super().count if self._count is None else self._count(self.object_list)
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = min(bottom + self.per_page, self.count)
+        if not self._by_id:
+            return self._get_page(self._slice(self.object_list, bottom, top), number, self)
+        ids = self._slice(self.object_list.values_list("pk", flat=True), bottom, top)
+        found = self.object_list.order_by().in_bulk(ids)
+        return self._get_page([found[pk] for pk in ids if pk in found], number, self)
+
+    def _slice(self, rows: QuerySet, bottom: int, top: int) -> list:
+        after = self.count - top
+        if after >= bottom:
+            return list(rows[bottom:top])
+        # The ordering ends with a unique column (ListPage's tiebreak), so the reverse order is exactly reversed.
+        return list(rows.reverse()[after : self.count - bottom])[::-1]
+
+
 class ListPage:
     """One request's view of a list: the filter form, the search, the ordering, one page and the total count."""
 
@@ -83,9 +119,13 @@ class ListPage:
         default_sort: str,
         search: Callable[[QuerySet, list[str]], QuerySet] | None = None,
         tiebreak: str = "pk",
+        count: Callable[[QuerySet], int] | None = None,
+        by_id: bool = False,
     ) -> None:
         self.request = request
         self.columns = columns
+        self.count = count  # how to count the rows (e.g. ecopark.counts.kept_count); None: a COUNT each time
+        self.by_id = by_id  # choose the page's ids first, then read its rows (see ListPaginator)
         params = request.GET
         self.filterset = filterset_class(params or None, queryset=queryset, request=request)
         rows = self.filterset.qs if self.filterset.is_bound and self.filterset.is_valid() else queryset
@@ -111,7 +151,8 @@ class ListPage:
 
     def page(self):
         """The page asked for (the last one if the number is past the end)."""
-        return Paginator(self.rows, self.per_page).get_page(self.request.GET.get("page"))
+        paginator = ListPaginator(self.rows, self.per_page, count=self.count, by_id=self.by_id)
+        return paginator.get_page(self.request.GET.get("page"))
 
     def headers(self) -> list[dict]:
         """Each column's header with the link that sorts by it (ascending, or descending if sorted ascending)."""

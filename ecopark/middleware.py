@@ -1,11 +1,23 @@
 """Request handling of our own: the language, the Content-Security-Policy (pages and static files), private answers
-kept by no cache, and the client's address."""
+kept by no cache, the client's address, and a statement the database cancelled answered as "try again"."""
+
+import logging
 
 from django.conf import settings
+from django.db import OperationalError
+from django.http import HttpResponse, JsonResponse
 from django.middleware.locale import LocaleMiddleware
+from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 API_PREFIX = "/api/"
+# PostgreSQL's code for a statement it cancelled: the statement timeout (DB_STATEMENT_TIMEOUT_MS), or an operator.
+QUERY_CANCELED = "57014"
+# How long a person or script is asked to wait before trying again after such a cancellation.
+RETRY_AFTER_SECONDS = 30
+
+logger = logging.getLogger(__name__)
 
 
 class ChosenLanguageMiddleware(LocaleMiddleware):
@@ -106,3 +118,48 @@ class AuditContextMiddleware:
         )
         with audit_context(actor=getattr(request, "user", None), channel=channel):
             return self.get_response(request)
+
+
+def is_query_cancelled(error: BaseException) -> bool:
+    """Whether the database cancelled the statement (it ran past the statement timeout): the request may succeed when
+    tried again, unlike a broken query or a lost connection."""
+    if not isinstance(error, OperationalError):
+        return False
+    cause = error.__cause__
+    return QUERY_CANCELED in (getattr(cause, "pgcode", None), getattr(cause, "sqlstate", None))
+
+
+def query_cancelled_message() -> str:
+    """What a person or script reads when their request's statement was cancelled, in the active language."""
+    return _(
+        "The database took too long to answer, so this request was stopped. Try again in a minute; if it happens "
+        "again, narrow the filters or tell the programme's staff."
+    )
+
+
+class QueryCancelledMiddleware:
+    """A statement cancelled by the statement timeout answers 503 with `Retry-After` and a short message in the
+    user's language (a page, or JSON in the API's error shape), not a server error. The API's own views answer it in
+    their exception handler (ecopark.api.exceptions); this covers the pages and any other view."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not is_query_cancelled(exception):
+            return None
+        logger.warning("%s %s: a statement was cancelled (%s)", request.method, request.path, exception)
+        message = query_cancelled_message()
+        if request.path.startswith(API_PREFIX):
+            error = {"status": 503, "code": "timeout", "message": message}
+            response = JsonResponse({"error": error}, status=503)
+        else:
+            # Drawn without the database (the transaction may be broken) and without the site's navigation.
+            again = request.get_full_path() if request.method == "GET" else ""
+            html = render_to_string("503.html", {"message": message, "again": again})
+            response = HttpResponse(html, status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response

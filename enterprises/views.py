@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -14,9 +14,8 @@ from ecopark.forms import add_service_errors
 from ecopark.listing import Column, ListPage, search_text_matches
 from enterprises.filtersets import EnterprisePageFilterSet
 from enterprises.forms import EnterpriseForm
-from enterprises.selectors import enterprises_visible_to
+from enterprises.selectors import enterprises_visible_to, recp_counts
 from enterprises.services import EDITABLE_FIELDS, enterprise_create, enterprise_update
-from measures.models import Measure
 from measures.selectors import measures_visible_to
 
 COLUMNS = [
@@ -36,9 +35,7 @@ COLUMNS = [
 def enterprise_list(request):
     """The enterprises of the user's parks, with their count of RECP measures."""
     enterprises = (
-        enterprises_visible_to(request.user)
-        .select_related("park__province")
-        .annotate(recp_count=Count("measures", filter=Q(measures__kind=Measure.Kind.RECP)))
+        enterprises_visible_to(request.user).select_related("park__province").annotate(recp_count=recp_counts())
     )
     listing = ListPage(
         request,

@@ -1,6 +1,7 @@
 """Filters of the measures' lists (API and pages)."""
 
 import django_filters
+from django import forms
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -48,14 +49,18 @@ def _years():
 
 
 class MeasurePageFilterSet(django_filters.FilterSet):
-    """The measures page's filters: choices limited to what the user may see, chosen from lists."""
+    """The measures page's filters: choices limited to what the user may see (the enterprise typed as its code)."""
 
     province = django_filters.ModelChoiceFilter(
         field_name="park__province", queryset=visible_provinces, to_field_name="code", label=_("Province")
     )
     park = django_filters.ModelChoiceFilter(queryset=visible_parks, to_field_name="code", label=_("Park"))
-    enterprise = django_filters.ModelChoiceFilter(
-        queryset=visible_enterprises, to_field_name="code", method="filter_enterprise", label=_("Enterprise")
+    # Typed as the enterprise's code: a list of every enterprise would put tens of thousands of options in each page
+    # (seconds to render at 20,000 enterprises). A code the user may not see, or none's, matches nothing.
+    enterprise = django_filters.CharFilter(
+        method="filter_enterprise",
+        label=_("Enterprise"),
+        widget=forms.TextInput(attrs={"placeholder": _("Enterprise code"), "size": 14}),
     )
     kind = django_filters.ChoiceFilter(choices=Measure.Kind.choices, label=_("Kind"))
     technique = django_filters.ChoiceFilter(choices=Measure.Technique.choices, label=_("Technique"))
@@ -67,4 +72,8 @@ class MeasurePageFilterSet(django_filters.FilterSet):
         fields = ["province", "park", "enterprise", "kind", "technique", "status", "year"]
 
     def filter_enterprise(self, queryset, name, value):
-        return queryset.filter(Q(enterprise=value) | Q(source_enterprise=value) | Q(sink_enterprise=value))
+        # The enterprise first, then its measures: three index lookups rather than an OR across three joins.
+        found = visible_enterprises(self.request).filter(code=value.strip()).values_list("pk", flat=True).first()
+        if found is None:
+            return queryset.none()
+        return queryset.filter(Q(enterprise=found) | Q(source_enterprise=found) | Q(sink_enterprise=found))

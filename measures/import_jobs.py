@@ -5,6 +5,8 @@ Celery tasks, with their progress in the cache for the page's progress bar. The 
 
 Every job ends: ready, invalid, done or failed. An error of the server while it runs, or a run that never came back
 (a worker or server that stopped), ends it as failed with a message in the uploader's language, and its file removed.
+A task the queue could not take (Redis down) is not lost: the job waits, says so on its page, and the periodic sweep
+(`import_sweep`) sends it once the queue is back; the upload or confirmation itself answers at once.
 """
 
 import datetime
@@ -29,8 +31,11 @@ from measures.models import ImportJob
 IMPORT_TYPES = (XLSX, CSV)
 State = ImportJob.State
 # A job still checking or importing after this long was abandoned: a task is stopped after 30 minutes
-# (CELERY_TASK_TIME_LIMIT) and a request much sooner, and a lost task is delivered again well within it.
+# (CELERY_TASK_TIME_LIMIT) and a request much sooner, and a lost task is delivered again well within it. The clock
+# starts when the task was handed to the queue; a job still waiting for the queue is not abandoned.
 ABANDONED_AFTER = datetime.timedelta(hours=1)
+# A job waiting for the queue is sent again by the sweep after this long (sooner, its first attempt may still run).
+RESEND_AFTER = datetime.timedelta(minutes=1)
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +66,7 @@ def import_start(*, upload, user, language: str) -> ImportJob:
     """Keep the upload as a new job and check it: now for a small file, in a task for a large one."""
     kind, workbook = read_upload(upload)
     rows = Importer(user, language=language).count_rows(workbook)
+    in_task = rows > settings.IMPORT_SYNC_MAX_ROWS
     job = ImportJob(
         uploaded_by=user,
         original_name=(upload.name or "")[:200],
@@ -68,17 +74,48 @@ def import_start(*, upload, user, language: str) -> ImportJob:
         size=upload.size,
         language=language,
         row_count=rows,
+        waiting_for_queue=in_task,  # until the queue has taken its task: the job is not lost if it cannot
     )
     job.file.save(stored_name(kind), upload, save=False)
     job.save()
-    if rows <= settings.IMPORT_SYNC_MAX_ROWS:
-        import_check(job.pk, workbook=workbook)
+    if in_task:
+        transaction.on_commit(lambda: _send(job))
     else:
-        from measures.tasks import import_check_task
-
-        transaction.on_commit(lambda: import_check_task.delay(job.pk))
+        import_check(job.pk, workbook=workbook)
     job.refresh_from_db()
     return job
+
+
+def _send(job: ImportJob) -> bool:
+    """Hand the task of a job waiting for the queue (its check, or its import) to the queue, its result unread; then
+    the job no longer waits. False, logged, while the queue cannot be reached: the job keeps waiting for the sweep.
+    Never raises and never waits long (the person who uploaded is answered at once)."""
+    from measures.tasks import import_check_task, import_commit_task
+    from reports.tasks import enqueue
+
+    task = import_commit_task if job.state == State.COMMITTING else import_check_task
+    what = f"import {job.pk} ({job.state}; the periodic sweep sends it later)"
+    if not enqueue(task, what, kwargs={"job_id": job.pk}):
+        return False
+    # Without a broker (development) the task has run here already and the job may have ended: it was sent all the same.
+    ImportJob.objects.filter(pk=job.pk, waiting_for_queue=True).update(
+        waiting_for_queue=False, queued_at=timezone.now()
+    )
+    return True
+
+
+def import_send_waiting(jobs=None) -> int:
+    """Send the tasks of the jobs (of the queryset `jobs`, or every job) that wait for the queue: it could not be
+    reached when they were uploaded or confirmed, or the server stopped before sending. Returns how many were sent."""
+    settled = timezone.now() - RESEND_AFTER
+    waiting = (
+        (ImportJob.objects.all() if jobs is None else jobs)
+        .filter(waiting_for_queue=True)
+        .filter(
+            Q(state=State.VALIDATING, uploaded_at__lt=settled) | Q(state=State.COMMITTING, committed_at__lt=settled)
+        )
+    )
+    return sum(_send(job) for job in waiting.order_by("pk"))
 
 
 def _workbook(job: ImportJob) -> Workbook:
@@ -108,8 +145,10 @@ def _run(job: ImportJob, *, commit: bool, workbook: Workbook | None = None) -> O
             return Importer(job.uploaded_by, language=job.language, progress=progress).run(workbook, commit=commit)
 
 
-def _store(job: ImportJob, outcome: Outcome, state: str, **fields) -> None:
-    ImportJob.objects.filter(pk=job.pk).update(
+def _store(job: ImportJob, outcome: Outcome, state: str, **fields) -> bool:
+    """Keep the outcome of the run, if the job is still in the state it was run for (a second delivery of its task,
+    sent again by the sweep or by the broker, finds it ended and leaves the first run's log as it is)."""
+    stored = ImportJob.objects.filter(pk=job.pk, state=job.state).update(
         state=state,
         counts=outcome.counts,
         plan=outcome.plan,
@@ -119,6 +158,7 @@ def _store(job: ImportJob, outcome: Outcome, state: str, **fields) -> None:
         **fields,
     )
     cache.delete(progress_key(job.pk))
+    return bool(stored)
 
 
 def _remove_file(job: ImportJob) -> None:
@@ -170,17 +210,17 @@ def import_check(job_id: int, *, workbook: Workbook | None = None) -> ImportJob:
 def import_confirm(*, job: ImportJob) -> bool:
     """Start importing a checked job (once: a second click finds it already started). False if it is not ready."""
     # While it runs, committed_at is when the import began (to tell an abandoned one); once done, when it ended.
+    in_task = job.row_count > settings.IMPORT_SYNC_MAX_ROWS
     started = ImportJob.objects.filter(pk=job.pk, state=State.READY).update(
-        state=State.COMMITTING, committed_at=timezone.now()
+        state=State.COMMITTING, committed_at=timezone.now(), waiting_for_queue=in_task
     )
     if not started:
         return False
-    if job.row_count <= settings.IMPORT_SYNC_MAX_ROWS:
-        import_commit(job.pk)
+    if in_task:
+        job.state = State.COMMITTING
+        transaction.on_commit(lambda: _send(job))
     else:
-        from measures.tasks import import_commit_task
-
-        transaction.on_commit(lambda: import_commit_task.delay(job.pk))
+        import_commit(job.pk)
     return True
 
 
@@ -196,24 +236,34 @@ def import_commit(job_id: int) -> ImportJob:
             _fail(job, IMPORT_FAILED)
         else:
             committed_at = timezone.now() if outcome.ok else None
-            _store(job, outcome, State.DONE if outcome.ok else State.FAILED, committed_at=committed_at)
-            if not outcome.ok:
+            stored = _store(job, outcome, State.DONE if outcome.ok else State.FAILED, committed_at=committed_at)
+            if stored and not outcome.ok:
                 _remove_file(job)
     job.refresh_from_db()
     return job
 
 
 def import_fail_abandoned(jobs=None) -> int:
-    """End as failed the jobs (of the queryset `jobs`, or every job) still checking or importing after
-    ABANDONED_AFTER: whatever ran them stopped. Returns how many."""
+    """End as failed the jobs (of the queryset `jobs`, or every job) still checking or importing ABANDONED_AFTER
+    after they started, or after their task was handed to the queue: whatever ran them stopped. A job waiting for
+    the queue has not started and is left to the sweep. Returns how many."""
     cutoff = timezone.now() - ABANDONED_AFTER
+    not_queued_since = Q(queued_at__isnull=True) | Q(queued_at__lt=cutoff)
     stale = (ImportJob.objects.all() if jobs is None else jobs).filter(
+        not_queued_since,
         Q(state=State.VALIDATING, uploaded_at__lt=cutoff)
         | Q(state=State.COMMITTING, committed_at__lt=cutoff)
-        | Q(state=State.COMMITTING, committed_at__isnull=True, checked_at__lt=cutoff)
+        | Q(state=State.COMMITTING, committed_at__isnull=True, checked_at__lt=cutoff),
+        waiting_for_queue=False,
     )
     abandoned = list(stale)
     for job in abandoned:
         logger.warning("import %s: abandoned while %s", job.pk, job.state)
         _fail(job, ABANDONED)
     return len(abandoned)
+
+
+def import_sweep() -> tuple[int, int]:
+    """What the periodic sweep does for imports: send the jobs waiting for the queue, then end the abandoned ones.
+    Returns how many of each."""
+    return import_send_waiting(), import_fail_abandoned()

@@ -12,7 +12,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ecopark.access import measure_writers
 from ecopark.uploads import XLSX
-from measures.import_jobs import import_confirm, import_fail_abandoned, import_start, jobs_visible_to, progress_of
+from measures.import_jobs import (
+    import_confirm,
+    import_fail_abandoned,
+    import_send_waiting,
+    import_start,
+    jobs_visible_to,
+    progress_of,
+)
 from measures.import_template import template_csv, template_xlsx
 from measures.models import ImportJob
 
@@ -72,8 +79,11 @@ def _job(request, pk: int) -> ImportJob:
 @require_GET
 @measure_writers
 def import_job(request, pk: int):
-    """A job: its progress while it runs, its preview (to confirm), or its result."""
+    """A job: its progress while it runs, its preview (to confirm), or its result. A job still waiting for the task
+    queue is sent again now if the queue is back (else the page says it waits, and the periodic sweep sends it)."""
     job = _job(request, pk)
+    if job.waiting_for_queue and import_send_waiting(ImportJob.objects.filter(pk=job.pk)):
+        job.refresh_from_db()
     by_table = {}
     for entry in job.plan:
         by_table.setdefault(entry["table"], []).append(entry)

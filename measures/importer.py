@@ -3,8 +3,8 @@
 One run reads the file (`ecopark.spreadsheet`), turns each row into the values the register holds, and writes them
 through the services (`enterprise_create`/`enterprise_update`, `measures_create_many`, `measure_update`,
 `measure_transition`), so an import is checked by the same code as the forms and the API. A preview is the same
-run inside a transaction that is rolled back, stopped before the new measures are inserted: every check has run by
-then but the database's own constraints, and an import the database refuses writes nothing and names the rows.
+run inside a transaction that is rolled back, stopped before the new measures are inserted: every check the insert
+makes has run by then, the database's check constraints included, so a file that previews as ready imports.
 
 Rows carry stable references (the enterprise's code, the measure's reference): a row whose reference exists updates
 that record, and a row that would change nothing is left alone, so uploading the same file twice changes nothing.
@@ -736,8 +736,8 @@ class Importer:
                 measure = Measure(**fields, status=status)
                 new_items.append((row, NewMeasure(measure, savings or [], flows or [])))
         if new_items:
-            # A preview stops before the inserts: every check but the database's own constraints has run by then
-            # (and an import that the database refuses is written not at all, with the rows it refused named).
+            # A preview stops before the inserts: every check of the insert has run by then, the database's check
+            # constraints included (an import the database still refuses is written not at all, its rows named).
             errors = measures_create_many([item for _row, item in new_items], created_by=user, write=self.commit)
             for index, row_errors in errors.items():
                 row = new_items[index][0]

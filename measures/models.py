@@ -393,6 +393,15 @@ class Measure(FoldedSearchText, models.Model):
             models.Index(fields=["park", "kind", "status"], name="measure_park_kind_status"),
             models.Index(fields=["enterprise", "status"], name="measure_enterprise_status"),
             models.Index(fields=["park", "reference_year"], name="measure_park_year"),
+            # The measures page sorts a million rows by any of its columns: each sort reads its index (with the id
+            # that breaks ties), never every row (issue 17). The park column sorts through park_name_vi.
+            models.Index(fields=["title_vi", "id"], name="measure_title_vi_id"),
+            models.Index(fields=["status", "id"], name="measure_status_id"),
+            models.Index(fields=["reference_year", "id"], name="measure_year_id"),
+            models.Index(fields=["electricity_kwh", "id"], name="measure_kwh_id"),
+            models.Index(fields=["water_m3", "id"], name="measure_m3_id"),
+            models.Index(fields=["cost_usd", "id"], name="measure_usd_id"),
+            models.Index(fields=["co2e_t", "id"], name="measure_co2e_id"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=["recp", "is"]), name="measure_kind_valid"),
@@ -529,6 +538,14 @@ class MeasureSaving(QuantityLine):
         verbose_name_plural = _("savings")
         constraints = [
             models.UniqueConstraint(fields=["measure", "resource"], name="measuresaving_one_line_per_resource"),
+        ]
+        # The few savings that are increases (estimated or measured): the measures page asks it of each row it shows.
+        indexes = [
+            models.Index(
+                fields=["measure"],
+                condition=Q(quantity__lt=0) | Q(verified_quantity__lt=0),
+                name="measuresaving_increase",
+            )
         ]
 
     def __str__(self) -> str:
@@ -716,6 +733,10 @@ class ImportJob(models.Model):
     notes = models.JSONField(_("notes"), default=list, blank=True)
     checked_at = models.DateTimeField(_("checked at"), null=True, blank=True)
     committed_at = models.DateTimeField(_("imported at"), null=True, blank=True)
+    # A job checked or imported by a task: set with the job's change of state, cleared once the task queue has taken
+    # its task. While the queue cannot be reached the job waits, and the periodic sweep sends it when it is back.
+    waiting_for_queue = models.BooleanField(_("waiting for the task queue"), default=False)
+    queued_at = models.DateTimeField(_("handed to the task queue at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-uploaded_at", "-id"]

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from ecopark.audit import record_created
 from ecopark.bulk import insert_many, insert_rows
+from ecopark.constraints import refusals
 from ecopark.counts import bump_count_version
 from ecopark.locks import hold_until_commit
 from ecopark.uploads import EVIDENCE_TYPES, check_upload, stored_name
@@ -379,12 +380,13 @@ def measures_create_many(
     """Create many new measures at once, checked as `measure_create` checks one (lines, units, currency, shape);
     the figures come from `figures_of`. A measure may start in any status but verified (which needs evidence).
 
-    Returns the errors by item index: when there is any, nothing is written. With `write=False`, only checks (the
-    database's own constraints excepted). Run inside the caller's transaction.
+    Returns the errors by item index: when there is any, nothing is written. With `write=False`, only checks: the
+    same ones, the database's check constraints included (`ecopark.constraints`). Run inside the caller's transaction.
     """
     factors, rates, window = FactorTable(), RateTable(), PlausibilityWindow.current()
     errors: dict[int, list] = {}
     lines: list[tuple[Measure, list[MeasureSaving], list[ResourceFlow]]] = []
+    checked: list[int] = []  # the item index of each entry of `lines`
     today = timezone.localdate()
     for index, item in enumerate(items):
         measure = item.measure
@@ -416,6 +418,10 @@ def measures_create_many(
         measure.search_text = measure.search_terms()
         measure._trail = trail
         lines.append((measure, savings, flows))
+        checked.append(index)
+    # What the insert would refuse, found without writing: a check finds every error the write would.
+    for position, error in refusals(Measure, [measure for measure, _savings, _flows in lines]).items():
+        errors[checked[position]] = [error]
     if errors or not write:
         return errors
     measures = [measure for measure, _savings, _flows in lines]

@@ -39,8 +39,10 @@ def import_commit_task(job_id: int) -> str:
 
 @shared_task(acks_late=True)
 def import_fail_abandoned_task() -> int:
-    """End the import jobs left checking or importing past their time (a worker that died): failed, with the message,
-    and their files removed. Safe to run at any time."""
-    from measures.import_jobs import import_fail_abandoned
+    """The imports' periodic sweep: send the tasks of the jobs waiting for the queue (it could not be reached when
+    they were uploaded or confirmed), then end the jobs left checking or importing past their time (a worker that
+    died): failed, with the message, and their files removed. Safe to run at any time; returns how many it ended."""
+    from measures.import_jobs import import_sweep
 
-    return import_fail_abandoned()
+    _sent, ended = import_sweep()
+    return ended

@@ -1,6 +1,7 @@
 """Reads of provinces and parks, scoped to what a user may see."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, IntegerField, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 
 from ecopark.roles import Role, role_of, sees_all_parks
 from measures.models import Measure
@@ -37,9 +38,27 @@ def provinces_visible_to(user) -> QuerySet[Province]:
 
 
 def parks_with_counts(user) -> QuerySet[Park]:
-    """Visible parks annotated with their counts of enterprises, RECP measures and symbiosis exchanges."""
-    return parks_visible_to(user).annotate(
-        enterprise_count=Count("enterprises", distinct=True),
-        recp_count=Count("measures", filter=Q(measures__kind=Measure.Kind.RECP), distinct=True),
-        is_count=Count("measures", filter=Q(measures__kind=Measure.Kind.IS), distinct=True),
+    """Visible parks annotated with their counts of enterprises, RECP measures and symbiosis exchanges (every status).
+
+    The enterprises are counted per park in the query (an index lookup of a few hundred rows each); the measures come
+    from the register's counts (`measures.selectors.register_counts_for`: one pass over an index, kept until the next
+    write), set on each park as a constant so that the list still filters, sorts and pages in the database.
+    """
+    from enterprises.models import Enterprise
+    from measures.selectors import register_counts_for  # measures.selectors reads parks.selectors: import when asked
+
+    by_park = register_counts_for(user).by_park
+    enterprises = (
+        Enterprise.objects.order_by().filter(park=OuterRef("pk")).values("park").annotate(n=Count("*")).values("n")
     )
+    return parks_visible_to(user).annotate(
+        enterprise_count=Coalesce(Subquery(enterprises, output_field=IntegerField()), 0),
+        recp_count=_per_park(by_park, Measure.Kind.RECP),
+        is_count=_per_park(by_park, Measure.Kind.IS),
+    )
+
+
+def _per_park(by_park: dict[int, dict[str, int]], kind: str):
+    """A park's count of one kind, as an SQL constant per park (0 for a park with none)."""
+    cases = [When(pk=pk, then=Value(counts[kind])) for pk, counts in sorted(by_park.items()) if counts[kind]]
+    return Case(*cases, default=Value(0), output_field=IntegerField())

@@ -23,7 +23,7 @@ from ecopark.roles import sees_all_parks
 from enterprises.models import Enterprise
 from enterprises.selectors import enterprises_visible_to
 from measures.models import Measure, ResourceFlow
-from measures.selectors import headline
+from measures.selectors import register_counts
 from parks.models import Park, Province
 from parks.selectors import parks_visible_to
 from reports.models import EipCriterion, ProgrammeTarget, RollupRow
@@ -349,10 +349,10 @@ def dashboard(user, scope: Scope, *, kind: str = ALL, year: int = 0) -> dict:
 
 
 def _register_counts(year: int) -> dict:
-    """The programme's options and enterprises as the home page counts them (`measures.selectors.headline`, the one
-    definition): every option identified, whatever became of it."""
+    """The programme's options and enterprises as the home page counts them (`measures.selectors.register_counts`, the
+    one definition): every option identified, whatever became of it."""
     measures = Measure.objects.filter(reference_year=year) if year else Measure.objects.all()
-    counts = headline(measures)
+    counts = register_counts(measures)
     return {
         ProgrammeTarget.Indicator.RECP_OPTIONS: counts.recp_identified,
         ProgrammeTarget.Indicator.RECP_ENTERPRISES: counts.enterprises,

@@ -185,6 +185,28 @@ class RollupPending(models.Model):
         return f"measure {self.measure_id}"
 
 
+class FiguresPending(models.Model):
+    """Measures whose figures must be worked out again because a reference value they use was corrected: those with
+    a saving of `resource_id` (an emission factor), or, with no resource, those with a cost (an exchange rate).
+
+    Recorded in the transaction of the correction and removed once the recompute is done, so that a recompute whose
+    task was lost (a worker killed, the queue down when it was sent) is caught up by the periodic sweep.
+    """
+
+    key = models.CharField(_("key"), max_length=40, primary_key=True)  # "resource:<id>" or "rates"
+    resource_id = models.BigIntegerField(_("resource"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=300)
+    marked_at = models.DateTimeField(_("marked at"))
+
+    class Meta:
+        ordering = ["marked_at"]
+        verbose_name = _("pending recompute of figures")
+        verbose_name_plural = _("pending recomputes of figures")
+
+    def __str__(self) -> str:
+        return self.reason
+
+
 class RollupRun(models.Model):
     """A run of the roll-up: a full rebuild or an incremental update, with why it ran and what it did."""
 

@@ -1,29 +1,42 @@
-"""When an emission factor or exchange rate is corrected, the figures that used it are recomputed after commit."""
+"""When an emission factor or exchange rate is corrected, the figures that used it are recomputed after commit.
+
+The correction leaves a mark (FiguresPending) in its own transaction; the task sent after the commit does the work and
+removes it. A task that is lost (the queue down when it was sent, a worker killed) leaves the mark for the periodic
+sweep (`rollup_pending`), so the figures never stay on the old value.
+"""
 
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from django.utils import timezone
 
 from ecopark.counts import bump_count_version
 from measures.models import EmissionFactor, ExchangeRate, Measure
-from reports.tasks import enqueue, recompute_after_reference_change
+from reports.models import FiguresPending
+from reports.tasks import enqueue, recompute_pending_figures
 
 
 @receiver([post_save, post_delete], sender=EmissionFactor, dispatch_uid="reports.factor_changed")
 def factor_changed(sender, instance: EmissionFactor, **kwargs) -> None:
-    reason = f"emission factor changed: {instance}"
-    transaction.on_commit(lambda: _recompute(reason, resource_id=instance.resource_id))
+    _mark(f"resource:{instance.resource_id}", instance.resource_id, f"emission factor changed: {instance}")
 
 
 @receiver([post_save, post_delete], sender=ExchangeRate, dispatch_uid="reports.rate_changed")
 def rate_changed(sender, instance: ExchangeRate, **kwargs) -> None:
-    reason = f"exchange rate changed: {instance}"
-    transaction.on_commit(lambda: _recompute(reason, currency=True))
+    _mark("rates", None, f"exchange rate changed: {instance}")
 
 
-def _recompute(reason: str, **changed) -> None:
-    what = f"recomputing the figures after the {reason} (they keep their old values until it is saved again)"
-    enqueue(recompute_after_reference_change, what, kwargs={**changed, "reason": reason[:300]})
+def _mark(key: str, resource_id: int | None, reason: str) -> None:
+    """Record, in the caller's transaction, that these figures are to be recomputed; ask for it after the commit. A
+    mark already there is moved to now (a run that read it before keeps it for the next run)."""
+    FiguresPending.objects.bulk_create(
+        [FiguresPending(key=key, resource_id=resource_id, reason=reason[:300], marked_at=timezone.now())],
+        update_conflicts=True,
+        unique_fields=["key"],
+        update_fields=["reason", "marked_at"],
+    )
+    what = f"recomputing the figures after the {reason} (the periodic sweep does it later)"
+    transaction.on_commit(lambda: enqueue(recompute_pending_figures, what))
 
 
 @receiver([post_save, post_delete], sender=Measure, dispatch_uid="reports.measure_written")

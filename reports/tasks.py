@@ -1,13 +1,16 @@
 """Celery tasks that keep the roll-up current: small, idempotent, retried with backoff, enqueued after commit."""
 
+import datetime
 import logging
 
 from celery import current_app, shared_task
 from django.conf import settings
 from django.core.cache import cache
 from django.db import OperationalError
+from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
+from reports.models import FiguresPending
 from reports.services import RollupInconsistent, rollup_apply_pending, rollup_rebuild
 
 logger = logging.getLogger(__name__)
@@ -48,6 +51,8 @@ def enqueue(task, what: str, *, kwargs: dict | None = None, **options) -> bool:
 def rollup_pending() -> int:
     """Apply every pending measure change to the roll-up table; safe to run twice or concurrently."""
     cache.delete(SCHEDULED_KEY)  # changes from now on schedule a run of their own
+    # Corrected factors or rates whose recompute was lost: recomputed, and the table rebuilt (pending changes with it).
+    recompute_pending_figures(settled_only=True)
     applied = 0
     try:
         while batch := rollup_apply_pending():
@@ -65,16 +70,42 @@ def rollup_rebuild_all(reason: str = "nightly rebuild") -> int:
 
 
 @shared_task(**RETRY)
-def recompute_after_reference_change(*, resource_id: int | None = None, currency: bool = False, reason: str) -> int:
-    """A factor or rate was corrected: recompute the figures of the measures it touches, then the roll-up."""
+def recompute_pending_figures(*, settled_only: bool = False) -> int:
+    """Recompute the figures of the measures that corrected factors or rates touch (their FiguresPending marks), then
+    rebuild the roll-up; each mark goes once done, unless a newer correction moved it meanwhile (the next run does
+    that one). Safe to run twice or at once. `settled_only`: only marks that a task sent for them has had time to
+    take (the sweep's case: the broker's redelivery time), so the sweep does not repeat a run still under way."""
     from measures.models import Measure
     from measures.services import figures_recompute
 
-    measures = Measure.objects.all()
-    if resource_id is not None:
-        measures = measures.filter(savings__resource_id=resource_id).distinct()
-    elif currency:
-        measures = measures.exclude(annual_cost_saving=None)
-    count = figures_recompute(measures)
-    rollup_rebuild(reason=reason)
+    marks = FiguresPending.objects.all()
+    if settled_only:
+        marks = marks.filter(marked_at__lt=timezone.now() - datetime.timedelta(seconds=_redelivery_seconds()))
+    marks = list(marks)
+    if not marks:
+        return 0
+    count = 0
+    for mark in marks:
+        if mark.resource_id is not None:
+            measures = Measure.objects.filter(savings__resource_id=mark.resource_id).distinct()
+        else:
+            measures = Measure.objects.exclude(annual_cost_saving=None)
+        count += figures_recompute(measures)
+    rollup_rebuild(reason="; ".join(mark.reason for mark in marks)[:300])
+    for mark in marks:
+        FiguresPending.objects.filter(key=mark.key, marked_at=mark.marked_at).delete()
     return count
+
+
+def _redelivery_seconds() -> int:
+    return current_app.conf.broker_transport_options.get("visibility_timeout", 3600)
+
+
+@shared_task(**RETRY)
+def recompute_after_reference_change(*, resource_id: int | None = None, currency: bool = False, reason: str) -> int:
+    """The task sent before corrections left marks (a message still queued from then): the same work."""
+    key = f"resource:{resource_id}" if resource_id is not None else "rates"
+    FiguresPending.objects.get_or_create(
+        key=key, defaults={"resource_id": resource_id, "reason": reason[:300], "marked_at": timezone.now()}
+    )
+    return recompute_pending_figures()

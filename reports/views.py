@@ -12,8 +12,8 @@ from ecopark.access import page_readers
 from ecopark.roles import sees_all_parks
 from ecopark.text import fold
 from measures.models import Measure
-from measures.selectors import headline
-from parks.selectors import parks_visible_to, parks_with_counts
+from measures.selectors import register_counts_for
+from parks.selectors import parks_with_counts
 from reports.api.serializers import DashboardQuerySerializer
 from reports.dashboards import dashboard, dashboard_tables, min_year_max_year, scope_for
 from reports.exports import export_tables
@@ -31,12 +31,11 @@ def home(request):
     provinces: dict = {}
     for park in parks:
         provinces.setdefault(park.province, []).append(park)
-    measures = Measure.objects.filter(park__in=parks_visible_to(request.user))
     whole = sees_all_parks(request.user)
     totals = totals_for_parks(None if whole else [park.pk for park in parks])
     context = {
         "provinces": provinces,
-        "headline": headline(measures),
+        "headline": register_counts_for(request.user),  # the same counts as the parks' rows, kept until a write
         "stages": [(RollupRow.Stage(stage).label, figures) for stage, figures in totals.stages.items()],
         "potential": totals.stages[RollupRow.Stage.POTENTIAL],
         "as_of": totals.as_of,

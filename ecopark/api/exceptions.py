@@ -1,5 +1,7 @@
 """Every API error has one shape: `{"error": {"status", "code", "message", "fields"}}`, in the caller's language."""
 
+import logging
+
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
@@ -9,6 +11,10 @@ from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
+
+from ecopark.middleware import RETRY_AFTER_SECONDS, is_query_cancelled, query_cancelled_message
+
+logger = logging.getLogger(__name__)
 
 
 class Conflict(exceptions.APIException):
@@ -21,6 +27,17 @@ class Conflict(exceptions.APIException):
     def __init__(self, detail=None, code=None, *, changes: list | None = None, version: int | None = None):
         super().__init__(detail, code)
         self.changes, self.version = changes, version
+
+
+class QueryCancelled(exceptions.APIException):
+    """The database cancelled a statement of this request (the statement timeout): try again after `Retry-After`."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "timeout"
+    wait = RETRY_AFTER_SECONDS  # DRF's handler sends it as Retry-After
+
+    def __init__(self):
+        super().__init__(query_cancelled_message())
 
 
 def _first_message(detail) -> str:
@@ -42,6 +59,9 @@ def error_response(exc, context):
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, ProtectedError):
         exc = Conflict(_("This record is still referred to by others and cannot be deleted."))
+    elif is_query_cancelled(exc):
+        logger.warning("%s: a statement was cancelled (%s)", context.get("view").__class__.__name__, exc)
+        exc = QueryCancelled()
     response = exception_handler(exc, context)
     if response is None:
         return None

@@ -1,7 +1,8 @@
 """Pages of 50 (up to 500) by number, or a cursor for full exports (`?cursor=` starts one, ordered by id).
 
 A `page`, `page_size` or `cursor` that cannot be read answers 400 naming it (DRF would fall back to the default
-size, or answer 404); a page past the last one is 404, and a `page_size` above 500 gives pages of 500."""
+size, or answer 404), and so does a `page_size` above 500 (DRF would give 500 rows without a word); a page past the
+last one is 404."""
 
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
@@ -59,7 +60,8 @@ class ApiPagination(PageNumberPagination):
         for parameter in parameters:
             parameter["schema"]["minimum"] = 1
             if parameter["name"] == self.page_size_query_param:
-                parameter["description"] = f"Rows per page, from 1; above {MAX_PAGE_SIZE}, pages of {MAX_PAGE_SIZE}."
+                parameter["schema"]["maximum"] = MAX_PAGE_SIZE
+                parameter["description"] = f"Rows per page, from 1 to {MAX_PAGE_SIZE} (more answers 400)."
         parameters.append(
             {
                 "name": self.cursor_query_param,
@@ -80,16 +82,17 @@ def _whole_number(text: str) -> int | None:
 
 
 def _page_size(request, param: str) -> int:
-    """The page size asked for, capped at MAX_PAGE_SIZE; one that is not a whole number from 1 is a 400."""
+    """The page size asked for; one that is not a whole number from 1 to MAX_PAGE_SIZE is a 400 naming `param` (a
+    larger one is refused rather than cut: the caller would otherwise take 500 rows for all it asked)."""
     sent = request.query_params.get(param)
     if sent in (None, ""):
         return PAGE_SIZE
     size = _whole_number(sent)
-    if size is None:
+    if size is None or size > MAX_PAGE_SIZE:
         raise ValidationError(
             {param: [_("The page size is a whole number from 1 to %(max)s.") % {"max": MAX_PAGE_SIZE}]}
         )
-    return min(size, MAX_PAGE_SIZE)
+    return size
 
 
 class _IdCursor(CursorPagination):

@@ -10,6 +10,8 @@ ERRORS = {
     "403": "The caller's role may not do this (partners read only).",
     "404": "No such object, or not in the caller's scope.",
     "429": "Too many requests for this key: wait `Retry-After` seconds.",
+    "503": "The database took too long and the request was stopped (the statement timeout): try again after "
+    "`Retry-After` seconds.",
 }
 WRITE_ERRORS = {
     "405": "This resource is read-only.",

@@ -2,6 +2,7 @@
 
 import datetime
 import re
+import sys
 from pathlib import Path
 
 from celery.schedules import crontab
@@ -48,6 +49,8 @@ MIDDLEWARE = [
     # Deny by default: every view needs a logged-in user unless marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A statement cancelled by the statement timeout answers 503 with Retry-After, not 500.
+    "ecopark.middleware.QueryCancelledMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "ecopark.middleware.ContentSecurityPolicyMiddleware",
     # Last, as django-axes requires: refuses log-ins after repeated failures.
@@ -279,19 +282,28 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=0),
         "kwargs": {"reason": "nightly rebuild"},
     },
-    "rollup-pending-sweep": {  # picks up changes whose scheduling message was lost (e.g. a broker restart)
+    # Picks up changes whose scheduling message was lost (e.g. a broker restart), and recomputes of corrected factors
+    # or rates whose task was lost (reports.models.FiguresPending).
+    "rollup-pending-sweep": {
         "task": "reports.tasks.rollup_pending",
         "schedule": 300.0,
     },
-    "imports-abandoned-sweep": {  # import jobs whose worker died: failed, with their message, files removed
+    # Import jobs waiting for the queue (down when they were uploaded): sent; those whose worker died: failed, with
+    # their message, files removed.
+    "imports-abandoned-sweep": {
         "task": "measures.tasks.import_fail_abandoned_task",
         "schedule": 900.0,
     },
 }
 # PostgreSQL cancels a statement after this many milliseconds (0: never): in web requests below gunicorn's timeout,
-# so that a slow query does not go on after its request has gone; in Celery tasks up to their soft time limit.
+# so that a slow query does not go on after its request has gone; in Celery tasks up to their soft time limit; in
+# management commands (migrate, rollup_rebuild at a million measures), which nobody waits on through a proxy, as long
+# as a task by default.
 DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", default=30_000)
 DB_TASK_STATEMENT_TIMEOUT_MS = env_int("DB_TASK_STATEMENT_TIMEOUT_MS", default=CELERY_TASK_SOFT_TIME_LIMIT * 1000)
+DB_COMMAND_STATEMENT_TIMEOUT_MS = env_int("DB_COMMAND_STATEMENT_TIMEOUT_MS", default=DB_TASK_STATEMENT_TIMEOUT_MS)
+# The management commands that serve web requests, and so keep the web's statement timeout.
+WEB_COMMANDS = frozenset({"runserver"})
 # Seconds to wait after a change before the incremental roll-up runs, so that an import makes one run, not many.
 ROLLUP_DEBOUNCE_SECONDS = env_int("ROLLUP_DEBOUNCE_SECONDS", default=2)
 
@@ -325,8 +337,26 @@ def database_settings(url: str) -> dict:
         )
     if config["ENGINE"].endswith(("postgresql", "postgis")):  # the Celery worker raises it (ecopark.celery)
         options = config.setdefault("OPTIONS", {})
-        options["options"] = with_statement_timeout(options.get("options", ""), DB_STATEMENT_TIMEOUT_MS)
+        options["options"] = with_statement_timeout(options.get("options", ""), statement_timeout_ms(sys.argv))
     return {"default": config}
+
+
+def statement_timeout_ms(argv: list[str]) -> int:
+    """The statement timeout of this process, by what it is: a management command (`manage.py migrate`,
+    `django-admin …`, `python -m django …`) gets DB_COMMAND_STATEMENT_TIMEOUT_MS; web processes (gunicorn, the
+    development server) and anything else the web's DB_STATEMENT_TIMEOUT_MS. Celery workers raise theirs on start."""
+    return DB_COMMAND_STATEMENT_TIMEOUT_MS if runs_a_management_command(argv) else DB_STATEMENT_TIMEOUT_MS
+
+
+def runs_a_management_command(argv: list[str]) -> bool:
+    """Whether the command line `argv` runs a management command other than one serving web requests."""
+    if len(argv) < 2:
+        return False
+    program = Path(argv[0])
+    by_django = program.name in ("manage.py", "django-admin") or (
+        program.name == "__main__.py" and program.parent.name == "django"  # python -m django
+    )
+    return by_django and argv[1] not in WEB_COMMANDS
 
 
 def with_statement_timeout(options: str, milliseconds: int) -> str:

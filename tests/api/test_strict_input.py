@@ -12,6 +12,8 @@ pytestmark = pytest.mark.django_db
 BAD = [
     ("/api/v1/measures/", "page_size", "abc"),
     ("/api/v1/measures/", "page_size", "0"),
+    ("/api/v1/measures/", "page_size", "501"),
+    ("/api/v1/enterprises/", "page_size", "10000"),
     ("/api/v1/measures/", "page", "abc"),
     ("/api/v1/measures/", "cursor", "zzz"),
     ("/api/v1/measures/", "ordering", "nope"),
@@ -55,7 +57,7 @@ def test_good_values_still_work(staff_api):
     assert staff_api.get("/api/v1/enterprises/", {"partner_consent": "true"}).json()["count"] == (
         Enterprise.objects.filter(partner_consent=True).count()
     )
-    assert len(staff_api.get(LIST, {"page_size": 10_000}).json()["results"]) == 500  # capped, as documented
+    assert len(staff_api.get(LIST, {"page_size": 500}).json()["results"]) == 500  # the largest page
 
 
 def test_a_partner_gets_a_withheld_name_as_the_schema_declares_it(partner_api, staff_api):
@@ -87,3 +89,19 @@ def test_a_quantity_finer_than_the_decimals_kept_is_refused_with_how_many_are_ke
         response = staff_api.post(LIST, body, format="json", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     assert "keeps 4 decimal places" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("params", [{"page_size": "501"}, {"page_size": "10000", "cursor": ""}])
+def test_a_page_size_above_the_largest_is_refused_with_the_largest_not_cut_to_it(staff_api, params):
+    """It used to answer 500 rows without a word: a script asking for 10,000 took them for all there were."""
+    response = staff_api.get(LIST, params, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"page_size": ["The page size is a whole number from 1 to 500."]}
+    vi = staff_api.get(LIST, params, HTTP_ACCEPT_LANGUAGE="vi").json()["error"]["fields"]["page_size"][0]
+    assert "500" in vi and vi != "The page size is a whole number from 1 to 500."
+
+
+def test_the_schema_gives_the_largest_page_size(staff_api):
+    schema = staff_api.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    [page_size] = [p for p in schema["paths"]["/api/v1/measures/"]["get"]["parameters"] if p["name"] == "page_size"]
+    assert page_size["schema"]["minimum"] == 1 and page_size["schema"]["maximum"] == 500

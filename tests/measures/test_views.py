@@ -333,9 +333,13 @@ def _queries(client, url) -> int:
 
 @pytest.mark.parametrize("path", ["/measures/", "/enterprises/", "/parks/"])
 def test_list_pages_cost_the_same_queries_for_10_and_100_rows(staff_client, path):
+    # The first page after a change also counts the rows (tests/parks/test_list_counts.py pins that); then the count
+    # is kept until the next write.
+    first = _queries(staff_client, path)
     ten, hundred = _queries(staff_client, f"{path}?per_page=10"), _queries(staff_client, f"{path}?per_page=100")
     assert ten == hundred
-    assert ten == {"/measures/": 8, "/enterprises/": 7, "/parks/": 6}[path]
+    assert ten == {"/measures/": 7, "/enterprises/": 7, "/parks/": 6}[path]
+    assert first == {"/measures/": 8, "/enterprises/": 7, "/parks/": 9}[path]
 
 
 def test_status_history_and_change_history_are_on_the_measure_page(staff_client, enterprise, staff_user):

@@ -71,7 +71,10 @@ def count_queries(client) -> int:
 @pytest.mark.django_db
 def test_the_landing_page_query_count_is_pinned_and_does_not_grow_with_the_data(client, staff_user, manager_user):
     client.force_login(staff_user)
-    whole_programme = count_queries(client)
+    whole_programme, again = count_queries(client), count_queries(client)
     client.force_login(manager_user)
-    one_park = count_queries(client)
-    assert whole_programme == one_park == 10
+    one_park, one_park_again = count_queries(client), count_queries(client)
+    # The first view after a change counts the measures and enterprises (3 queries, tests/reports/test_home_counts.py);
+    # the counts are then kept until the next write. A park manager's parks are read once more, for the counts' key.
+    assert (whole_programme, one_park) == (9, 10)
+    assert (again, one_park_again) == (6, 7)
