@@ -19,7 +19,7 @@ CLIENTS = 20
 PAGES = 200  # the paging benchmark asks for pages 1 to 200 (the first 10,000 measures) at random
 
 
-def _wait(url: str, headers: dict, seconds: float = 30) -> None:
+def wait_until_up(url: str, headers: dict, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
@@ -32,7 +32,7 @@ def _wait(url: str, headers: dict, seconds: float = 30) -> None:
     raise RuntimeError(f"{url} did not answer")
 
 
-def _wrk(url: str, headers: dict, seconds: int, *, warm_up: bool = False, pages: int = 0, mix: str = "",
+def wrk(url: str, headers: dict, seconds: int, *, warm_up: bool = False, pages: int = 0, mix: str = "",
          timeout_s: int = 2) -> dict:  # fmt: skip
     """wrk against `url`; with `pages`, each request asks for one of the first `pages` pages at random; with `mix`
     (a file, see p95.lua), each request is one of its lines at random. A request unanswered after `timeout_s` counts
@@ -54,14 +54,14 @@ def _wrk(url: str, headers: dict, seconds: int, *, warm_up: bool = False, pages:
             "timeouts": stats["timeouts"]}  # fmt: skip
 
 
-def server_env(*, workers: int, redis_port: int = REDIS_PORT) -> dict:
-    """The environment of gunicorn with production settings (and the benchmark's floor URL), its Redis on
-    `redis_port`, and the web statement timeout of production (the benchmark process itself runs without one)."""
+def server_env(*, workers: int, redis_url: str) -> dict:
+    """The environment of gunicorn with production settings (and the benchmark's floor URL), its Redis at
+    `redis_url`, and the web statement timeout of production (the benchmark process itself runs without one)."""
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "SECRET_KEY": "bench-" + "x" * 50,
-        "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "REDIS_URL": redis_url,
         "ALLOWED_HOSTS": "127.0.0.1",
         "WEB_CONCURRENCY": str(workers),
         "WEB_THREADS": "1",
@@ -70,13 +70,6 @@ def server_env(*, workers: int, redis_port: int = REDIS_PORT) -> dict:
         # statement) and keeps the web one here, for the servers it starts.
         "DB_STATEMENT_TIMEOUT_MS": os.environ.get("BENCH_WEB_STATEMENT_TIMEOUT_MS", "30000"),
     }
-
-
-def start_redis(work: Path, port: int = REDIS_PORT) -> subprocess.Popen:
-    return subprocess.Popen(  # noqa: S603
-        [shutil.which("redis-server") or "redis-server", "--port", str(port), "--save", "", "--dir", str(work)],
-        stdout=subprocess.DEVNULL,
-    )
 
 
 def _serve(env: dict, log) -> subprocess.Popen:
@@ -92,6 +85,51 @@ def _stop(server: subprocess.Popen) -> None:
     server.wait(timeout=30)
 
 
+class Servers:
+    """gunicorn on PORT with production settings, and the Redis it uses: BENCH_REDIS_URL's (flushed first), or a
+    throwaway one on REDIS_PORT. `restart(**env)` serves again with more environment (e.g. the list cache off)."""
+
+    def __init__(self, *, workers: int) -> None:
+        self.work = Path(tempfile.mkdtemp(prefix="ecopark-bench-"))
+        self.redis = None
+        redis_url = os.environ.get("BENCH_REDIS_URL", "")
+        if redis_url:
+            subprocess.run([shutil.which("redis-cli") or "redis-cli", "-u", redis_url, "flushdb"],  # noqa: S603
+                           check=True, capture_output=True)  # fmt: skip
+        else:
+            self.redis = subprocess.Popen(  # noqa: S603
+                [shutil.which("redis-server") or "redis-server", "--port", str(REDIS_PORT), "--save", "",
+                 "--dir", str(self.work)],
+                stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+            redis_url = f"redis://127.0.0.1:{REDIS_PORT}/0"
+        self.env = server_env(workers=workers, redis_url=redis_url)
+        self.log_path = self.work / "gunicorn.log"
+        self.log = open(self.log_path, "w")  # noqa: SIM115
+        self.server = None
+
+    def start(self, **env: str) -> None:
+        if self.server is not None:
+            _stop(self.server)
+        self.server = _serve({**self.env, **env}, self.log)
+
+    def log_tail(self, chars: int = 3000) -> str:
+        self.log.flush()
+        return self.log_path.read_text()[-chars:]
+
+    def __enter__(self) -> "Servers":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.server is not None:
+            _stop(self.server)
+        if self.redis is not None:
+            self.redis.terminate()
+            self.redis.wait(timeout=10)
+        self.log.close()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
 def measure_api(*, seconds: int = 15, workers: int = 4) -> dict:
     """Throughput and latency of the list endpoint (as configured: pages kept in the cache between writes; and with
     that cache off) and of the floor; returns the figures."""
@@ -100,35 +138,24 @@ def measure_api(*, seconds: int = 15, workers: int = 4) -> dict:
     api_key, key = partner_create(name="bench partner", days=1)
     api_key.requests_per_minute = 10_000_000  # the benchmark measures the endpoint, not the throttle
     api_key.save()
-    work = Path(tempfile.mkdtemp(prefix="ecopark-bench-api-"))
-    redis = start_redis(work)
-    env = server_env(workers=workers)
-    log = open(work / "gunicorn.log", "w")  # noqa: SIM115
     headers = {"X-Forwarded-Proto": "https", "Authorization": f"Bearer {key}"}
     api = f"http://127.0.0.1:{PORT}/api/v1/measures/?page_size=50"
     floor = f"http://127.0.0.1:{PORT}/bench/floor/"
-    server = _serve(env, log)
-    try:
-        _wait(api, headers)
-        _wait(floor, headers)
-        _wrk(api, headers, 3, warm_up=True)  # connections, caches, the count
-        _wrk(floor, headers, 3, warm_up=True)
-        floor_1 = _wrk(floor, headers, seconds)
-        result = _wrk(api, headers, seconds)
-        floor_2 = _wrk(floor, headers, seconds)  # before and after, so that drift on a shared machine shows
-        _stop(server)
-        server = _serve({**env, "API_LIST_CACHE_SECONDS": "0"}, log)
-        _wait(api, headers)
-        _wrk(api, headers, 3, warm_up=True)
-        uncached = _wrk(api, headers, seconds)
+    with Servers(workers=workers) as servers:
+        servers.start()
+        wait_until_up(api, headers)
+        wait_until_up(floor, headers)
+        wrk(api, headers, 3, warm_up=True)  # connections, caches, the count
+        wrk(floor, headers, 3, warm_up=True)
+        floor_1 = wrk(floor, headers, seconds)
+        result = wrk(api, headers, seconds)
+        floor_2 = wrk(floor, headers, seconds)  # before and after, so that drift on a shared machine shows
+        servers.start(API_LIST_CACHE_SECONDS="0")
+        wait_until_up(api, headers)
+        wrk(api, headers, 3, warm_up=True)
+        uncached = wrk(api, headers, seconds)
         # A script paging through the list: no page read twice in a row, so the list cache is no help.
-        paged = _wrk(api, headers, seconds, pages=PAGES)
-        floor_paged = _wrk(floor, headers, seconds, pages=PAGES)
-        return {"api": result, "uncached": uncached, "floor": {k: (floor_1[k] + floor_2[k]) / 2 for k in floor_1},
-                "paged": paged, "floor_paged": floor_paged, "workers": workers, "seconds": seconds}  # fmt: skip
-    finally:
-        _stop(server)
-        redis.terminate()
-        redis.wait(timeout=10)
-        log.close()
-        shutil.rmtree(work, ignore_errors=True)
+        paged = wrk(api, headers, seconds, pages=PAGES)
+        floor_paged = wrk(floor, headers, seconds, pages=PAGES)
+    return {"api": result, "uncached": uncached, "floor": {k: (floor_1[k] + floor_2[k]) / 2 for k in floor_1},
+            "paged": paged, "floor_paged": floor_paged, "workers": workers, "seconds": seconds}  # fmt: skip

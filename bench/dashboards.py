@@ -6,28 +6,19 @@ import statistics
 import time
 
 from bench.run import ROOT
+from bench.timing import counted, p95, timed
 
 REQUESTS = 60
 
 
-def _timed(client, url: str) -> list[float]:
-    times = []
-    for _ in range(REQUESTS):
-        started = time.perf_counter()
-        response = client.get(url)
-        times.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, (url, response.status_code)
-    return times
-
-
-def p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=20)[-1]
+def _get(client, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
 
 
 def measure_dashboards() -> dict:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
-    from django.db import connection
     from django.db.models import Count
     from django.test import Client
     from django.urls import reverse
@@ -47,20 +38,13 @@ def measure_dashboards() -> dict:
         "park": reverse("reports:dashboard_scope", args=["park", park.pk]),
         "park data (API)": reverse("api:dashboard") + f"?level=park&id={park.pk}",
     }
-    floor = _timed(client, reverse("healthz"))
+    floor = timed(lambda: _get(client, reverse("healthz")), requests=REQUESTS)
     results = {"floor_p95": p95(floor), "floor_p50": statistics.median(floor), "park_measures": park.n, "pages": {}}
     for name, url in pages.items():
-        client.get(url)  # warm: content types, translations, the cached counts
-        queries: list[str] = []
-
-        def counted(execute, sql, params, many, context, queries=queries):
-            queries.append(sql)
-            return execute(sql, params, many, context)
-
-        with connection.execute_wrapper(counted):
-            client.get(url)
-        times = _timed(client, url)
-        results["pages"][name] = {"p95": p95(times), "p50": statistics.median(times), "queries": len(queries)}
+        _get(client, url)  # warm: content types, translations, the cached counts
+        queries, _ms = counted(lambda url=url: _get(client, url))
+        times = timed(lambda url=url: _get(client, url), requests=REQUESTS)
+        results["pages"][name] = {"p95": p95(times), "p50": statistics.median(times), "queries": queries}
     scripts = ["node_modules/echarts/dist/echarts.min.js", "node_modules/htmx.org/dist/htmx.min.js",
                "ecopark/static/ecopark/dashboard.js", "ecopark/static/ecopark/app.js"]  # fmt: skip
     # The first request after a change to the register counts the measures afresh (then it is kept in the cache).

@@ -24,11 +24,7 @@ Refusals = dict[int, ValidationError]
 def refusals(model: type[models.Model], instances: list, *, using: str = DEFAULT_DB_ALIAS) -> Refusals:
     """The instances (by position) that inserting would refuse, each with its errors: a check constraint's message on
     the one field it names (on the row when it names several), a number too large on its field."""
-    errors: dict[int, dict[str, list[str]]] = {}
-    decimals = _decimal_limits(model)
-    for position, instance in enumerate(instances):
-        for name, message in _too_large(decimals, instance):
-            errors.setdefault(position, {}).setdefault(name, []).append(message)
+    errors = {position: error.error_dict for position, error in too_large(model, instances).items()}
     checks = [c for c in model._meta.constraints if isinstance(c, models.CheckConstraint)]
     if checks and instances:
         connection = connections[using]
@@ -39,6 +35,17 @@ def refusals(model: type[models.Model], instances: list, *, using: str = DEFAULT
             named = check.condition.referenced_base_fields
             where = next(iter(named)) if len(named) == 1 else NON_FIELD_ERRORS
             errors.setdefault(position, {}).setdefault(where, []).append(check.get_violation_error_message())
+    return {position: ValidationError(found) for position, found in sorted(errors.items())}
+
+
+def too_large(model: type[models.Model], instances: list) -> Refusals:
+    """The instances (by position) holding numbers too large for their columns, each with its errors; no query (for
+    a single write, whose check constraints the model's own validation has checked already)."""
+    decimals = _decimal_limits(model)
+    errors: dict[int, dict[str, list[str]]] = {}
+    for position, instance in enumerate(instances):
+        for name, message in _too_large(decimals, instance):
+            errors.setdefault(position, {}).setdefault(name, []).append(message)
     return {position: ValidationError(found) for position, found in sorted(errors.items())}
 
 

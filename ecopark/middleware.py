@@ -151,15 +151,21 @@ class QueryCancelledMiddleware:
     def process_exception(self, request, exception):
         if not is_query_cancelled(exception):
             return None
-        logger.warning("%s %s: a statement was cancelled (%s)", request.method, request.path, exception)
-        message = query_cancelled_message()
-        if request.path.startswith(API_PREFIX):
-            error = {"status": 503, "code": "timeout", "message": message}
-            response = JsonResponse({"error": error}, status=503)
-        else:
-            # Drawn without the database (the transaction may be broken) and without the site's navigation.
-            again = request.get_full_path() if request.method == "GET" else ""
-            html = render_to_string("503.html", {"message": message, "again": again})
-            response = HttpResponse(html, status=503)
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
+        return query_cancelled_response(request, exception)
+
+
+def query_cancelled_response(request, exception) -> HttpResponse:
+    """The 503 of a cancelled statement: from a view (`QueryCancelledMiddleware`), or from a middleware before the
+    view (the session, the user) through the 500 handler (`ecopark.views.server_error`)."""
+    logger.warning("%s %s: a statement was cancelled (%s)", request.method, request.path, exception)
+    message = query_cancelled_message()
+    if request.path.startswith(API_PREFIX):
+        error = {"status": 503, "code": "timeout", "message": message}
+        response = JsonResponse({"error": error}, status=503)
+    else:
+        # Drawn without the database (the transaction may be broken) and without the site's navigation.
+        again = request.get_full_path() if request.method == "GET" else ""
+        html = render_to_string("503.html", {"message": message, "again": again})
+        response = HttpResponse(html, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

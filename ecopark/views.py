@@ -61,11 +61,17 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
-    """500: JSON in the API's error shape under /api/, the usual page elsewhere."""
+    """500: JSON in the API's error shape under /api/, the usual page elsewhere. A statement cancelled by the
+    statement timeout before any view ran (in a middleware: the session, the user) answers the 503 a view's would."""
+    import sys
+
     from django.views.defaults import server_error as page_server_error
 
-    from ecopark.middleware import API_PREFIX
+    from ecopark.middleware import API_PREFIX, is_query_cancelled, query_cancelled_response
 
+    exception = sys.exc_info()[1]  # called while the uncaught exception is handled
+    if exception is not None and is_query_cancelled(exception):
+        return query_cancelled_response(request, exception)
     if request.path.startswith(API_PREFIX):
         error = {"status": 500, "code": "server_error", "message": str(_("Something went wrong on our side."))}
         return JsonResponse({"error": error}, status=500)

@@ -14,7 +14,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ecopark.forms import add_service_errors
+from ecopark.forms import LocalizedDecimalField, add_service_errors
 from enterprises.selectors import enterprises_visible_to, organisations_visible_to
 from measures.models import SINK_FIELDS, SOURCE_FIELDS, Measure, Resource, ResourceFlow
 from measures.services import FlowInput, SavingInput, flow_line, saving_line
@@ -68,9 +68,7 @@ class LineForm(forms.Form):
     resource = ResourceChoiceField(
         queryset=Resource.objects.all(), label=gettext_lazy("Resource"), widget=ResourceSelect
     )
-    quantity = forms.DecimalField(
-        label=gettext_lazy("Quantity per year"), max_digits=18, decimal_places=4, localize=True
-    )
+    quantity = LocalizedDecimalField(label=gettext_lazy("Quantity per year"), max_digits=18, decimal_places=4)
     unit = forms.ChoiceField(label=gettext_lazy("Unit"), choices=UNIT_CHOICES)
 
     def has_changed(self) -> bool:
@@ -96,12 +94,8 @@ class LineForm(forms.Form):
 
 class SavingForm(LineForm):
     build_line = saving_line
-    verified_quantity = forms.DecimalField(
-        label=gettext_lazy("Verified quantity per year"),
-        max_digits=18,
-        decimal_places=4,
-        localize=True,
-        required=False,
+    verified_quantity = LocalizedDecimalField(
+        label=gettext_lazy("Verified quantity per year"), max_digits=18, decimal_places=4, required=False
     )
     negative_confirmed = forms.BooleanField(
         label=gettext_lazy("I confirm this saving is negative (the measure increases use)"),
@@ -230,7 +224,12 @@ class MeasureForm(forms.ModelForm):
         model = Measure
         fields: list[str] = []
         localized_fields = "__all__"
-        field_classes = {"identified_on": DateField}
+        field_classes = {
+            "identified_on": DateField,
+            "investment": LocalizedDecimalField,
+            "annual_cost_saving": LocalizedDecimalField,
+            "co2e_entered_t": LocalizedDecimalField,
+        }
         widgets = {
             "description_vi": forms.Textarea(attrs={"rows": 3}),
             "description_en": forms.Textarea(attrs={"rows": 3}),
@@ -326,12 +325,11 @@ class TransitionForm(forms.Form):
             self.fields["evidence"].required = True
             for saving in measure.savings.select_related("resource"):
                 name = f"verified_{saving.pk}"
-                self.fields[name] = forms.DecimalField(
+                self.fields[name] = LocalizedDecimalField(
                     label=_("Measured %(resource)s per year (%(unit)s)")
                     % {"resource": saving.resource.name, "unit": saving.unit},
                     max_digits=18,
                     decimal_places=4,
-                    localize=True,
                     help_text=_("Estimated: %(quantity)s %(unit)s")
                     % {
                         "quantity": number_format(saving.quantity.normalize(), force_grouping=True),

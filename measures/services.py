@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from ecopark.audit import record_created
 from ecopark.bulk import insert_many, insert_rows
-from ecopark.constraints import refusals
+from ecopark.constraints import refusals, too_large
 from ecopark.counts import bump_count_version
 from ecopark.locks import hold_until_commit
 from ecopark.uploads import EVIDENCE_TYPES, check_upload, stored_name
@@ -341,7 +341,7 @@ def measure_create(
     record_created(MeasureSaving.objects.bulk_create([saving_line(measure, line) for line in savings]))
     record_created(ResourceFlow.objects.bulk_create([flow_line(measure, line) for line in flows]))
     record_first_status(measure, changed_by=created_by)
-    figures_recompute(Measure.objects.filter(pk=measure.pk))
+    figures_recompute(Measure.objects.filter(pk=measure.pk), refuse_too_large=True)
     rollup_mark_created([measure.pk])
     measure.refresh_from_db()
     return measure
@@ -644,7 +644,7 @@ def measure_update(
     measure.save()
     _apply_lines(MeasureSaving, saving_plan, SAVING_VALUE_FIELDS)
     _apply_lines(ResourceFlow, flow_plan, FLOW_VALUE_FIELDS)
-    figures_recompute(Measure.objects.filter(pk=measure.pk))
+    figures_recompute(Measure.objects.filter(pk=measure.pk), refuse_too_large=True)
     measure.refresh_from_db()
     return measure
 
@@ -719,7 +719,7 @@ def measure_transition(
             kept.append(evidence_add(measure=measure, upload=upload, uploaded_by=changed_by, status_change=change))
         if to_status == Status.IMPLEMENTED or measured:
             # The reference year of the factors is now the implementation year; verified values give verified figures.
-            figures_recompute(Measure.objects.filter(pk=measure.pk))
+            figures_recompute(Measure.objects.filter(pk=measure.pk), refuse_too_large=True)
     except Exception:
         for item in kept:  # the rows roll back; their files must not stay behind
             item.file.delete(save=False)
@@ -902,8 +902,12 @@ def figures_of(
     return fields, trail
 
 
-def figures_recompute(measures: QuerySet[Measure]) -> int:
-    """Recompute and store the figures of these measures (`figures_of`); returns the count. Safe to run again."""
+def figures_recompute(measures: QuerySet[Measure], *, refuse_too_large: bool = False) -> int:
+    """Recompute and store the figures of these measures (`figures_of`); returns the count. Safe to run again.
+
+    `refuse_too_large`: for a measure being saved, figures too large for their columns are a ValidationError (the
+    caller's transaction undoes the save) rather than a write PostgreSQL refuses with an error no one can act on,
+    or SQLite keeps."""
     factors = FactorTable()
     rates = RateTable()
     count = 0
@@ -911,6 +915,8 @@ def figures_recompute(measures: QuerySet[Measure]) -> int:
     for measure in batch.iterator(chunk_size=500):
         with transaction.atomic():
             fields, trail = figures_of(measure, measure.savings.all(), factors, rates)
+            if refuse_too_large:
+                _refuse_too_large(measure, fields, trail)
             Co2eTrailLine.objects.filter(measure=measure).delete()
             Co2eTrailLine.objects.bulk_create(trail)
             Measure.objects.filter(pk=measure.pk).update(**fields)
@@ -918,6 +924,14 @@ def figures_recompute(measures: QuerySet[Measure]) -> int:
     if count:
         bump_count_version(Measure._meta.db_table)  # pages of measures kept in the cache show the new figures
     return count
+
+
+def _refuse_too_large(measure: Measure, fields: dict, trail: list[Co2eTrailLine]) -> None:
+    for name, value in fields.items():
+        setattr(measure, name, value)
+    for model, rows in ((Measure, [measure]), (Co2eTrailLine, trail)):
+        if found := too_large(model, rows):
+            raise next(iter(found.values()))
 
 
 @transaction.atomic

@@ -20,11 +20,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ecopark.access import may_write_measures, measure_writers, page_readers
-from ecopark.audit import history_of, readable_history, snapshot
+from ecopark.audit import history_of, snapshot
 from ecopark.counts import REGISTER, kept_count
 from ecopark.forms import add_service_errors
 from ecopark.listing import Column, ListPage
 from enterprises.models import Enterprise
+from measures.edit_merge import lines_state, merge_fields, merge_lines
 from measures.filtersets import MeasurePageFilterSet
 from measures.forms import (
     ExchangeForm,
@@ -35,10 +36,13 @@ from measures.forms import (
     lines_of,
     party_value,
 )
+from measures.history import measure_history
 from measures.models import SINK_FIELDS, SOURCE_FIELDS, Co2eTrailLine, Evidence, Measure, MeasureSaving, ResourceFlow
 from measures.selectors import changes_since, measures_visible_to
 from measures.services import (
     EDITABLE_FIELDS,
+    FlowInput,
+    SavingInput,
     StaleEdit,
     allowed_transitions,
     measure_create,
@@ -164,7 +168,7 @@ def measure_detail(request, pk: int):
             Prefetch("evidence", Evidence.objects.order_by("id"))
         ),
         "evidence": measure.evidence.select_related("uploaded_by"),
-        "history": readable_history(history_of(measure)[:200]),
+        "history": measure_history(history_of(measure)[:200]),
         "steps": [
             (status, STEP_ACTIONS[status], status in Measure.CLOSED_STATUSES)
             for status in allowed_transitions(measure.status)
@@ -181,10 +185,25 @@ def _plain(quantity):
     return None if quantity is None else quantity.normalize()
 
 
+def _confirmed(saving) -> bool:
+    """Whether a saving's row shows its negative quantity as confirmed: a stored increase, or an input confirmed."""
+    return saving.negative_confirmed if isinstance(saving, SavingInput) else saving.is_increase
+
+
+def _line_name(lines: str, line) -> str:
+    """A line as a person names it: its resource with the unit it is counted in (and a flow's direction)."""
+    name = f"{lines}: {line.resource.name} ({line.resource.canonical_unit})"
+    if isinstance(line, FlowInput | ResourceFlow):
+        name += f", {ResourceFlow.Direction(line.direction).label}"
+    return name
+
+
 def _formsets(kind: str, data=None, *, savings=(), flows=()):
+    """The savings (and flows) rows of the form: bound to what was posted, or showing the lines given (stored
+    lines or service inputs)."""
     saving_rows = [{"resource": s.resource, "quantity": _plain(s.quantity), "unit": s.unit,
                     "verified_quantity": _plain(s.verified_quantity),
-                    "negative_confirmed": s.is_increase} for s in savings]  # fmt: skip
+                    "negative_confirmed": _confirmed(s)} for s in savings]  # fmt: skip
     flow_rows = [{"resource": f.resource, "quantity": _plain(f.quantity), "unit": f.unit, "direction": f.direction}
                  for f in flows]  # fmt: skip
     saving_set = SavingFormSet(data, prefix="savings", initial=saving_rows or None)
@@ -252,6 +271,10 @@ def _render_form(request, form, saving_set, flow_set, *, kind, measure, conflict
         "preview_url": preview_url,
         "show_verified": measure is not None and measure.status == Measure.Status.VERIFIED,
     }
+    if form.is_bound:  # a form refused on saving: its preview says why from the start, not the hint of an empty form
+        problems, missing = _preview_problems(form, saving_set, flow_set)
+        if problems or missing:
+            context["preview_problems"] = {"problems": problems, "missing": missing}
     return render(request, "measures/measure_form.html", context, status=status)
 
 
@@ -264,27 +287,10 @@ def _changes(form, kind: str) -> dict:
 
 
 OPENED_SALT = "measures.edit.opened"
-LINE_PLACES = Decimal("0.0001")
-
-
-def _q(value) -> str | None:
-    return None if value is None else str(Decimal(value).quantize(LINE_PLACES))
-
-
-def _lines_state(savings, flows) -> dict:
-    """Lines as comparable values: stored rows and service inputs give the same state for the same lines."""
-
-    def rid(line):
-        return line.resource.pk if getattr(line, "resource", None) is not None else line.resource_id
-
-    return {
-        "savings": sorted([rid(s), _q(s.quantity), s.unit, _q(s.verified_quantity)] for s in savings),
-        "flows": sorted([rid(f), _q(f.quantity), f.unit, f.direction] for f in flows),
-    }
 
 
 def _state(measure: Measure, savings, flows) -> dict:
-    return {"fields": snapshot(measure), **_lines_state(savings, flows)}
+    return {"fields": snapshot(measure), **lines_state(savings, flows)}
 
 
 def _stored_lines(measure: Measure) -> tuple[list, list]:
@@ -361,8 +367,9 @@ def measure_edit(request, pk: int):
 
 def _conflict(request, form, saving_set, flow_set, error: StaleEdit, new_savings, new_flows):
     """The edit form again on the current version, with what was saved since the version this person opened and
-    their input merged in: a field (or the lines) they left as they were takes the newer value; one they changed
-    keeps theirs; one both changed keeps theirs and is named, so that they can choose."""
+    their input merged in, field by field and line by line: what they left as it was takes the newer value (a line
+    removed since stays removed, one added since is added); what they changed keeps theirs; what both changed
+    differently keeps theirs and is named, so that they can choose."""
     current = Measure.objects.select_related(*PARTIES).get(pk=form.instance.pk)
     kind = current.kind
     stored_savings, stored_flows = _stored_lines(current)
@@ -371,32 +378,28 @@ def _conflict(request, form, saving_set, flow_set, error: StaleEdit, new_savings
         base = signing.loads(form.cleaned_data.get("opened") or "", salt=OPENED_SALT)
     except signing.BadSignature:
         base = None  # a form from before this was recorded: keep everything this person typed
-    mine = _state(form.instance, new_savings, new_flows)
     data = form.data.copy()
     both: list[str] = []
     if base is not None:
-        for name, attnames in _form_attnames(form, kind).items():
-            old, my, new = ([state["fields"].get(a) for a in attnames] for state in (base, mine, theirs))
-            if new == old or my == new:
-                continue
-            if my == old:
-                data[name] = _form_value(current, name)
-            else:
-                both.append(str(form.fields[name].label))
+        mine = _state(form.instance, new_savings, new_flows)
+        take_theirs, clashes = merge_fields(
+            _form_attnames(form, kind), base=base["fields"], mine=mine["fields"], theirs=theirs["fields"]
+        )
+        for name in take_theirs:
+            data[name] = _form_value(current, name)
+        both.extend(str(form.fields[name].label) for name in clashes)
+        savings, clashing = merge_lines("savings", base=base["savings"], mine=new_savings, theirs=stored_savings)
+        both.extend(_line_name(_("Annual savings"), line) for line in clashing)
+        flows = []
+        if flow_set is not None:
+            flows, clashing = merge_lines("flows", base=base["flows"], mine=new_flows, theirs=stored_flows)
+            both.extend(_line_name(_("Exchanged flows"), line) for line in clashing)
+        saving_set, flow_set = _formsets(kind, savings=savings, flows=flows)
     data["version"] = str(current.version)
     data["editing_since"] = timezone.now().isoformat()
     data["opened"] = signing.dumps(theirs, salt=OPENED_SALT)
     merged = FORMS[kind](data, instance=current, user=request.user)
     merged.is_valid()
-    lines = {"savings": saving_set, "flows": flow_set}
-    for key, label in (("savings", _("Annual savings")), ("flows", _("Exchanged flows"))):
-        if lines[key] is None or base is None or theirs[key] == base[key] or mine[key] == theirs[key]:
-            continue
-        if mine[key] == base[key]:
-            fresh_savings, fresh_flows = _formsets(kind, savings=stored_savings, flows=stored_flows)
-            lines[key] = fresh_savings if key == "savings" else fresh_flows
-        else:
-            both.append(str(label))
     version = form.cleaned_data.get("version")
     entries = changes_since(current, version) if version is not None else None
     if entries is None:  # the trail does not record versions that old: what was saved since the form was opened
@@ -406,11 +409,11 @@ def _conflict(request, form, saving_set, flow_set, error: StaleEdit, new_savings
         "message": _("You saved this measure in another window or tab while you were editing it here.")
         if entries and all(entry.actor_id == request.user.pk for entry in entries)
         else _("Someone else saved this measure while you were editing it."),
-        "changes": readable_history(entries),
+        "changes": measure_history(entries),
         "version": current.version,
         "both": both,
     }
-    return _render_form(request, merged, lines["savings"], lines["flows"], kind=kind, measure=current,
+    return _render_form(request, merged, saving_set, flow_set, kind=kind, measure=current,
                         conflict=conflict, status=409)  # fmt: skip
 
 

@@ -60,13 +60,28 @@ def rollup_pending() -> int:
     except RollupInconsistent:
         logger.exception("roll-up table inconsistent with pending changes; rebuilding it")
         rollup_rebuild(reason="repair: the table did not match the pending changes")
+        applied = max(applied, 1)
+    if applied:
+        warm_partner_disclosure()
     return applied
 
 
 @shared_task(**RETRY)
 def rollup_rebuild_all(reason: str = "nightly rebuild") -> int:
     """Rebuild the whole table from the measures (nightly, and after corrections that touch many measures)."""
-    return rollup_rebuild(reason=reason)
+    rows = rollup_rebuild(reason=reason)
+    warm_partner_disclosure()
+    return rows
+
+
+@shared_task(**RETRY)
+def warm_partner_disclosure() -> int:
+    """Decide, once the table has changed, which cells partners may not read the money of, and keep the decision in
+    the cache (`reports.disclosure.withheld_for_partners`): at a million measures it takes seconds, which the worker
+    spends here rather than the first partner to ask after a run. Returns the number of withheld cells."""
+    from reports.disclosure import withheld_for_partners
+
+    return len(withheld_for_partners())
 
 
 @shared_task(**RETRY)
@@ -94,6 +109,7 @@ def recompute_pending_figures(*, settled_only: bool = False) -> int:
     rollup_rebuild(reason="; ".join(mark.reason for mark in marks)[:300])
     for mark in marks:
         FiguresPending.objects.filter(key=mark.key, marked_at=mark.marked_at).delete()
+    warm_partner_disclosure()
     return count
 
 

@@ -157,6 +157,25 @@ def test_staff_replace_savings_and_the_figures_follow(staff_api):
     assert [s["resource"] for s in data["savings"]] == ["electricity"]
 
 
+# 90 billion tonnes of coal a year: a plausible quantity of one resource, but its 219.69 billion tCO2e do not fit the
+# figures' column (less than 100 billion), which PostgreSQL refuses on writing and SQLite would keep.
+COAL_BEYOND_THE_FIGURES = [{"resource": "coal-bituminous", "quantity": "90000000000", "unit": "t"}]
+
+
+def test_savings_whose_figures_are_too_large_to_keep_answer_400_on_create_and_edit_and_change_nothing(staff_api):
+    before = Measure.objects.count(), AuditEntry.objects.count()
+    created = staff_api.post(LIST, new_recp(savings=COAL_BEYOND_THE_FIGURES), format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert created.status_code == 400, created.content
+    assert "too large to keep" in created.json()["error"]["message"]
+    assert (Measure.objects.count(), AuditEntry.objects.count()) == before
+    measure = Measure.objects.filter(park__code="dinh-vu", kind="recp").first()
+    kept = (measure.version, measure.co2e_t, list(measure.savings.values_list("resource__code", "quantity")))
+    edited = staff_api.patch(detail(measure), {"savings": COAL_BEYOND_THE_FIGURES}, format="json")
+    assert edited.status_code == 400, edited.content
+    measure.refresh_from_db()
+    assert (measure.version, measure.co2e_t, list(measure.savings.values_list("resource__code", "quantity"))) == kept
+
+
 def test_transitions_follow_the_lifecycle(staff_api):
     measure = Measure.objects.filter(park__code="dinh-vu", status="identified").first()
     url = reverse("api:measure-transition", kwargs={"pk": measure.pk})

@@ -89,11 +89,31 @@ def _recp_measures() -> st.SearchStrategy[dict]:
     )
 
 
+def _enterprises() -> st.SearchStrategy[dict]:
+    """Bodies of enterprises that staff could send: a park that exists, a code not taken, a size among the sizes."""
+    return st.fixed_dictionaries(
+        {
+            "code": st.from_regex(r"st-e-[a-z0-9]{8}", fullmatch=True),
+            "park": st.sampled_from(["dinh-vu", "hiep-phuoc", "amata"]),
+            "name": st.text(alphabet=st.characters(categories=["L", "N", "Zs"]), min_size=1, max_size=80),
+            "sector_code": st.from_regex(r"[0-9]{4}", fullmatch=True),
+            "size": st.sampled_from(["micro", "small", "medium", "large", ""]),
+            "joined_programme": st.booleans(),
+            "partner_consent": st.booleans(),
+        }
+    )
+
+
+# Half of the bodies posted to these operations are ones staff could send (the others as generated, mostly refused).
+SENSIBLE_BODIES = {
+    ("POST", "/api/v1/measures/"): _recp_measures,
+    ("POST", "/api/v1/enterprises/"): _enterprises,
+}
+
+
 def flatmap_body(context, body):
-    """Half of the measures posted are ones staff could send (the others as generated, mostly refused)."""
-    if (context.operation.method.upper(), context.operation.path) != ("POST", "/api/v1/measures/"):
-        return st.just(body)
-    return st.one_of(st.just(body), _recp_measures())
+    sensible = SENSIBLE_BODIES.get((context.operation.method.upper(), context.operation.path))
+    return st.just(body) if sensible is None else st.one_of(st.just(body), sensible())
 
 
 def _schema(seed: int):

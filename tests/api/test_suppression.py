@@ -200,6 +200,25 @@ def test_the_admin_refuses_a_rule_that_would_show_one_enterprise(admin_client):
     assert {"min_enterprises", "max_share"} <= set(response.context["adminform"].form.errors)
 
 
+def test_a_roll_up_run_decides_what_partners_may_not_read_so_the_first_partner_after_it_waits_for_nothing(
+    a_new_park, django_assert_num_queries
+):
+    """At a million measures deciding the withheld cells takes seconds: the roll-up task decides it once the table
+    has changed, and the first partner's read after the run finds the decision kept (three queries, not five)."""
+    from django.core.cache import cache
+
+    from reports.disclosure import withheld_for_partners
+    from reports.tasks import rollup_rebuild_all
+
+    add_measure(enterprise=EnterpriseFactory(park=a_new_park, partner_consent=False), usd=Decimal(1200))
+    add_measure(enterprise=EnterpriseFactory(park=a_new_park, partner_consent=True), usd=Decimal(800))
+    cache.clear()
+    rollup_rebuild_all(reason="test")
+    with django_assert_num_queries(3):
+        withheld = withheld_for_partners()
+    assert any(cell for cell in withheld), "the new park's money (one of two enterprises withholds) is withheld"
+
+
 def test_partners_read_no_other_total(partner_api):
     # The dashboards' data is for the people who use the pages; partners read totals through /rollups/ only.
     assert partner_api.get("/api/v1/dashboard/", {"level": "programme"}).status_code == 403

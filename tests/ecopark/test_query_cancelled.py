@@ -83,3 +83,38 @@ def test_an_api_call_whose_statement_is_cancelled_answers_503_json_in_the_caller
 def test_the_schema_documents_the_503(staff_user):
     schema = key_client(staff_user).get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     assert "503" in schema["paths"]["/api/v1/measures/"]["get"]["responses"]
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)  # the session is committed, so that another connection can lock its table
+@pytest.mark.parametrize("path", ["/measures/", "/api/v1/measures/"])
+def test_a_statement_cancelled_before_the_view_in_a_middleware_answers_503_too(reference_data, client, settings, path):
+    """The session is read by a middleware, before any view: its statement cancelled answers the same 503."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from ecopark.roles import Role
+
+    user = get_user_model().objects.create_user("staff.cancelled")
+    user.groups.add(Group.objects.get(name=Role.STAFF.value))
+    client.force_login(user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    client.raise_request_exception = False  # as a browser meets it: through the server's error handler
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute("SET LOCAL lock_timeout = '5s'")
+            cursor.execute("LOCK TABLE django_session IN ACCESS EXCLUSIVE MODE")
+        with connection.cursor() as cursor:
+            cursor.execute("SET statement_timeout = 300")
+        try:
+            response = client.get(path, HTTP_ACCEPT_LANGUAGE="en")
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET statement_timeout")
+    finally:
+        other.close()
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert MESSAGE["en"] in response.content.decode()

@@ -183,7 +183,7 @@ def test_a_verification_that_fails_after_its_evidence_was_written_leaves_no_file
     folder = Path(settings.MEDIA_ROOT) / "evidence"
     before = set(folder.glob("*")) if folder.exists() else set()
 
-    def broken(measures):
+    def broken(measures, **options):
         raise RuntimeError("database gone")
 
     monkeypatch.setattr(services, "figures_recompute", broken)

@@ -1,0 +1,36 @@
+"""Figures as the pages word them: a net saving below zero is an increase ("increase of 34.055"), not a negative
+amount avoided."""
+
+from decimal import Decimal
+
+from django import template
+from django.template.defaultfilters import floatformat
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+
+def _rounded(value, places: str) -> str:
+    return floatformat(abs(Decimal(str(value))), places)
+
+
+@register.filter
+def is_increase(value, places: str = "-3g") -> bool:
+    """Whether the figure, as shown with `places` (a floatformat argument), is below zero."""
+    if value in (None, ""):
+        return False
+    return Decimal(str(value)) < 0 and any(digit in _rounded(value, places) for digit in "123456789")
+
+
+@register.filter
+def net_figure(value, places: str = "-3g"):
+    """A saving as a number (floatformat `places`), or, below zero, as the increase it is, without a minus sign."""
+    if value in (None, ""):
+        return ""
+    if is_increase(value, places):
+        return format_html(
+            '<span class="increase">{}</span>', _("increase of %(amount)s") % {"amount": _rounded(value, places)}
+        )
+    number = Decimal(str(value))
+    return floatformat(abs(number) if number < 0 else number, places)  # below zero here: rounds to zero
