@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django import template
 from django.template.defaultfilters import floatformat
+from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
@@ -34,3 +35,14 @@ def net_figure(value, places: str = "-3g"):
         )
     number = Decimal(str(value))
     return floatformat(abs(number) if number < 0 else number, places)  # below zero here: rounds to zero
+
+
+@register.filter
+def quantity(value, places: int = 4) -> str:
+    """A quantity as the language writes it, grouped, to at most `places` decimals and without padded zeros
+    ("1.234,5", not "1.234,5000")."""
+    if value in (None, ""):
+        return ""
+    number = Decimal(str(value)).quantize(Decimal(1).scaleb(-int(places))).normalize()
+    decimals = max(0, -number.as_tuple().exponent)
+    return number_format(number.quantize(Decimal(1).scaleb(-decimals)), decimal_pos=decimals, force_grouping=True)

@@ -133,3 +133,16 @@ def test_the_conflict_box_reads_as_the_measure_does(staff_client, recp):
         assert text in shown, shown
     for raw in ("5274.0000", "6000.0000", "process_control", "2023-04-02", "1234.50"):
         assert raw not in shown, raw
+
+
+@pytest.mark.parametrize(("language", "shown"), [("vi", "1.234,5"), ("en", "1,234.5")])
+def test_the_savings_table_shows_a_quantity_without_padded_zeros(staff_client, recp, language, shown):
+    """A fresh user saved 1.234,5 kWh and read "1.234,5000 kWh" in the savings table."""
+    from decimal import Decimal
+
+    saving = recp.savings.get(resource__code="electricity")
+    saving.quantity = saving.quantity_canonical = Decimal("1234.5")
+    saving.save(update_fields=["quantity", "quantity_canonical"])
+    page = text_of(in_language(staff_client, language).get(f"/measures/{recp.pk}/").content.decode())
+    assert f"{shown} kWh" in page
+    assert f"{shown}000" not in page
