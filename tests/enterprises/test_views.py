@@ -37,3 +37,22 @@ def test_a_park_manager_cannot_create_enterprises_nor_open_another_parks_enterpr
     assert manager_client.get(f"/enterprises/{other.pk}/").status_code == 404
     own = Enterprise.objects.filter(park__code="dinh-vu").first()
     assert manager_client.get(f"/enterprises/{own.pk}/").status_code == 200
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_new_measure_link_of_an_enterprise_numbered_past_a_thousand_opens_its_form(staff_client, language):
+    """Ids are not quantities: a link of enterprise 1221 must not read "1.221" (vi) or "1,221" (en), which opened
+    the form with no enterprise chosen (found in CI, where the sequence had passed 1,000)."""
+    import re
+
+    from django.conf import settings
+
+    park = Park.objects.get(code="dinh-vu")
+    enterprise = Enterprise.objects.create(pk=1221, park=park, code="cty-so-1221", name="Công ty số 1221",
+                                           sector_code="2410", size="small")  # fmt: skip
+    staff_client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    page = staff_client.get(f"/enterprises/{enterprise.pk}/").content.decode()
+    link = re.search(r'href="(/measures/new/recp/\?enterprise=[^"]*)"', page).group(1)
+    assert link.endswith("?enterprise=1221")
+    form = staff_client.get(link).content.decode()
+    assert re.search(r'<option value="1221" selected>', form)
