@@ -26,6 +26,7 @@ def add_service_errors(form: forms.Form, error: ValidationError, *, fields_by_co
 # that copying a formatted figure brings along).
 SPACES = (" ", "\u00a0", "\u202f")
 MINUS_SIGNS = ("-", "\u2212")
+_EXPONENT = re.compile(r"\d[eE][+-]?\d")
 SEPARATOR_NAMES = {".": gettext_lazy("a point"), ",": gettext_lazy("a comma")}
 _GROUPED = re.compile(r"\d{1,3}(?:[\x00]\d{3})+")  # \x00 stands for any thousands separator, after normalising
 
@@ -77,6 +78,13 @@ class LocalizedDecimalField(forms.DecimalField):
     def invalid_message(cls, value: str, *, decimal: str, group: str) -> str:
         """What to type instead: the number in the language's form when it is clear what was meant (written with the
         other language's separators), otherwise which separator goes where."""
+        if _EXPONENT.search(value):
+            plain = value.strip().replace(" ", "").replace(group, "").replace(decimal, ".")
+            try:
+                written = number_format(Decimal(plain), force_grouping=True)
+            except (ArithmeticError, ValueError):
+                return _("Write the number in full, without an exponent.")
+            return _("Write the number in full, without an exponent: %(example)s.") % {"example": written}
         meant = parse_number(value, decimal=group, group=decimal) if {decimal, group} == {".", ","} else None
         if meant is not None and decimal not in value and value.count(group) == 1:
             return _("Use %(decimal)s for decimals: %(example)s.") % {

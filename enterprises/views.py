@@ -9,13 +9,14 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ecopark.access import enterprise_writers, may_write_enterprises, may_write_measures, page_readers
-from ecopark.audit import history_of, readable_history
+from ecopark.audit import history_of
 from ecopark.forms import add_service_errors
 from ecopark.listing import Column, ListPage, search_text_matches
 from enterprises.filtersets import EnterprisePageFilterSet
 from enterprises.forms import EnterpriseForm
 from enterprises.selectors import enterprises_visible_to, recp_counts
 from enterprises.services import EDITABLE_FIELDS, enterprise_create, enterprise_update
+from measures.history import record_history
 from measures.selectors import measures_visible_to
 
 COLUMNS = [
@@ -65,7 +66,7 @@ def enterprise_detail(request, pk: int):
     context = {
         "enterprise": enterprise,
         "measures": measures,
-        "history": readable_history(history_of(enterprise)[:100]),
+        "history": record_history(history_of(enterprise)[:100]),
         "may_write": may_write_enterprises(request.user),
         "may_write_measures": may_write_measures(request.user),
     }

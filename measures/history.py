@@ -24,9 +24,9 @@ LINE_MODELS = (MeasureSaving, ResourceFlow)
 LINE_NAMED = {"resource_id", "unit", "measure_id"}
 
 
-def measure_history(entries) -> list[dict]:
-    """Audit entries of a measure and its lines (newest first, as given) as rows of who, when, what and each change
-    as (label, old, new) text."""
+def record_history(entries) -> list[dict]:
+    """Audit entries of a record (a measure with its lines, or an enterprise), newest first as given, as rows of who,
+    when, what and each change as (label, old, new) text."""
     rows = readable_history(entries)
     names = _Names(rows)
     for row in rows:
@@ -45,6 +45,9 @@ def measure_history(entries) -> list[dict]:
                 if name not in ("measure_id",)
             ]
     return rows
+
+
+measure_history = record_history  # the measure page's name for it
 
 
 def _line_changes(model, entry, changes: dict, fields: dict, names: "_Names") -> list[tuple]:

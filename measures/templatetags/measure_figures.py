@@ -46,3 +46,25 @@ def quantity(value, places: int = 4) -> str:
     number = Decimal(str(value)).quantize(Decimal(1).scaleb(-int(places))).normalize()
     decimals = max(0, -number.as_tuple().exponent)
     return number_format(number.quantize(Decimal(1).scaleb(-decimals)), decimal_pos=decimals, force_grouping=True)
+
+
+_SUPERSCRIPT = str.maketrans({"2": "²", "3": "³"})
+_SUBSCRIPT = str.maketrans({"2": "₂"})
+
+
+@register.filter
+def unit(code) -> str:
+    """A unit as people write it: "m3" reads "m³", "tCO2e/MWh" reads "tCO₂e/MWh" (the code stays as stored)."""
+    if code in (None, ""):
+        return ""
+    text = str(code)
+    text = text.replace("CO2", "CO2".translate(_SUBSCRIPT))
+    return "".join(part.translate(_SUPERSCRIPT) if part in ("m2", "m3", "Nm3") else part
+                   for part in _split_units(text))  # fmt: skip
+
+
+def _split_units(text: str) -> list[str]:
+    """`text` cut so that "m2"/"m3" stand alone where they are a unit ("m3", "t/m3"), not inside a word."""
+    import re
+
+    return re.split(r"(?<![A-Za-z])(N?m[23])(?![0-9A-Za-z])", text)

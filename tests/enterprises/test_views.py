@@ -56,3 +56,20 @@ def test_new_measure_link_of_an_enterprise_numbered_past_a_thousand_opens_its_fo
     assert link.endswith("?enterprise=1221")
     form = staff_client.get(link).content.decode()
     assert re.search(r'<option value="1221" selected>', form)
+
+
+def test_the_enterprise_history_reads_names_and_local_numbers_not_stored_values(staff_client):
+    """Moving an enterprise shows the parks by name, not "park: 3 → 7"."""
+    from django.conf import settings
+
+    from enterprises.services import enterprise_update
+
+    enterprise = Enterprise.objects.filter(park__code="dinh-vu").order_by("pk").first()
+    target = Park.objects.exclude(pk=enterprise.park_id).order_by("pk").first()
+    before = enterprise.park
+    enterprise_update(enterprise_id=enterprise.pk, changes={"park": target})
+    staff_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = staff_client.get(f"/enterprises/{enterprise.pk}/").content.decode()
+    history = page[page.index('id="history-title"') :]
+    assert f"{before} → {target}" in history.replace("&#x27;", "'"), history[:2000]
+    assert f": {before.pk} → {target.pk}" not in history

@@ -98,3 +98,25 @@ def test_a_saving_still_reads_as_avoided(staff_client):
     page = in_language(staff_client, "en").get(f"/measures/{measure.pk}/").content.decode()
     shown = tile(page, 'data-figure="co2e_t"')
     assert "avoided" in shown and "increase" not in shown, shown
+
+
+@pytest.mark.parametrize(("language", "word"), [("en", "increase of"), ("vi", "tăng")])
+def test_the_measures_list_and_the_enterprise_page_read_an_increase_without_a_minus(
+    staff_client, electrifying, language, word
+):
+    client = in_language(staff_client, language)
+    for url in (f"/measures/?q={electrifying.reference}", f"/enterprises/{electrifying.enterprise_id}/"):
+        page = client.get(url).content.decode()
+        start = page.index(f">{electrifying.reference}<")
+        row = text_of(page[page.rindex("<tr", 0, start) : page.index("</tr>", start)])
+        assert word in row and "-250" not in row and "\N{MINUS SIGN}" not in row, (url, row)
+
+
+@pytest.mark.parametrize("language", ["en", "vi"])
+def test_the_measure_page_writes_cubic_metres_as_m3_superscript(staff_client, language):
+    water = Resource.objects.get(code="water")
+    measure = Measure.objects.filter(savings__resource=water, savings__unit="m3").order_by("pk").first()
+    page = in_language(staff_client, language).get(f"/measures/{measure.pk}/").content.decode()
+    savings = page[page.index('id="savings"') if 'id="savings"' in page else 0 :]
+    assert "<td>m³</td>" in savings
+    assert "<td>m3</td>" not in page

@@ -213,8 +213,8 @@ def savings_table(html: str) -> str:
 
 @pytest.mark.parametrize(
     "language, entered, canonical, water",
-    [("en", "Electricity increase of 5 MWh", "increase of 5,000 kWh", "Water 1,200 m3 1,200 m3"),
-     ("vi", "Điện tăng 5 MWh", "tăng 5.000 kWh", "Nước 1.200 m3 1.200 m3")],
+    [("en", "Electricity increase of 5 MWh", "increase of 5,000 kWh", "Water 1,200 m³ 1,200 m³"),
+     ("vi", "Điện tăng 5 MWh", "tăng 5.000 kWh", "Nước 1.200 m³ 1.200 m³")],
 )  # fmt: skip
 def test_the_measure_page_shows_an_increase_as_a_positive_amount_with_the_word(
     staff_client, increase, language, entered, canonical, water

@@ -137,3 +137,18 @@ def test_the_edit_page_in_vietnamese_refuses_1_point_5_with_the_expected_form(st
     )
     assert response.status_code == 200
     assert "Dùng dấu phẩy cho phần thập phân: 1,5" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "message"),
+    [
+        ("en", "1e3", "Write the number in full, without an exponent: 1,000."),
+        ("en", "2.5E4", "Write the number in full, without an exponent: 25,000."),
+        ("vi", "2,5e4", "Hãy viết đầy đủ con số, không dùng số mũ: 25.000."),
+        ("vi", "1e3e3", "Hãy viết đầy đủ con số, không dùng số mũ."),
+    ],
+)
+def test_scientific_notation_is_refused_with_the_number_written_out(language, text, message):
+    value, messages = quantity_of(text, language)
+    assert value is None
+    assert message in messages, messages
