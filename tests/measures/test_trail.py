@@ -68,9 +68,9 @@ def test_the_measure_page_shows_both_steps_with_their_numbers(staff_client):
     assert "10,000 L" in row
     assert f"{TIMES} 0.84 t/m³ (density)" in row and "TCVN 5689:2018" in row  # the density and its source
     assert "8.4 t" in row
-    assert f"{TIMES} 3.186 tCO2/t" in row and "26.762" in row
+    assert f"{TIMES} 3.186 tCO₂/t" in row and "26.762" in row
     grid = text_of(next(r for r in table.split("<tr") if "electricity" in r.lower()))
-    assert "120,000 kWh" in grid and "kWh to MWh" in grid and f"{TIMES} 0.6766 tCO2/MWh" in grid
+    assert "120,000 kWh" in grid and "kWh to MWh" in grid and f"{TIMES} 0.6766 tCO₂/MWh" in grid
 
 
 def test_the_figures_preview_shows_the_same_chain(staff_client):
@@ -87,7 +87,7 @@ def test_the_figures_preview_shows_the_same_chain(staff_client):
     preview = text_of(client.post(reverse("measures:preview_new", args=["recp"]), data).content.decode())
     assert Measure.objects.count() == before
     assert "10,000 L" in preview and f"{TIMES} 0.84 t/m³ (density)" in preview and "TCVN 5689:2018" in preview
-    assert "8.4 t" in preview and f"{TIMES} 3.186 tCO2/t" in preview and "26.762" in preview
+    assert "8.4 t" in preview and f"{TIMES} 3.186 tCO₂/t" in preview and "26.762" in preview
 
 
 def test_the_api_trail_carries_the_conversion(staff_user):
